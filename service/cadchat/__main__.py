@@ -1,0 +1,3 @@
+from cadchat.cli import main
+
+raise SystemExit(main())

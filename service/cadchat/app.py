@@ -1,0 +1,86 @@
+"""The application factory, used by the server and the tests alike."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+
+from aiohttp import web
+
+from cadchat.catalog import Catalog
+from cadchat.config import BUNDLED_LIBRARY_NAMES, LEGACY_LIBRARY_NAMES, Settings, bundled_library_dir
+from cadchat.keys import CATALOG, EXECUTOR, LIBRARY, METRICS, SETTINGS, STARTED_AT, WATCHER
+from cadchat.library.store import LibrarySources, LibraryStore
+from cadchat.library.watcher import LibraryWatcher
+from cadchat.metrics import Metrics
+from cadchat.middlewares import observe
+from cadchat.routes import setup_routes
+
+log = logging.getLogger(__name__)
+
+
+def library_sources(settings: Settings) -> LibrarySources:
+    """Explicit CADCHAT_LIBRARY_PATHS (files or folders) replace the defaults: the bundled
+    libraries, the seed's two file names in the data dir when present, and command_files/."""
+    if settings.library_paths:
+        files = tuple(p for p in settings.library_paths if not p.is_dir())
+        dirs = tuple(p for p in settings.library_paths if p.is_dir())
+        return LibrarySources(files=files, directories=dirs)
+    bundled = bundled_library_dir()
+    files = tuple(bundled / name for name in BUNDLED_LIBRARY_NAMES) if settings.bundled_libraries else ()
+    legacy = tuple(settings.data_dir / name for name in LEGACY_LIBRARY_NAMES)
+    return LibrarySources(files=files, optional_files=legacy, directories=(settings.command_files_dir,))
+
+
+async def _executor_ctx(app: web.Application) -> AsyncIterator[None]:
+    # Parsing, index builds and file I/O run here, never on the event loop.
+    app[EXECUTOR] = ThreadPoolExecutor(max_workers=4, thread_name_prefix="cadchat-io")
+    yield
+    app[EXECUTOR].shutdown(wait=True, cancel_futures=True)
+
+
+async def _library_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    settings.command_files_dir.mkdir(parents=True, exist_ok=True)
+    store = app[LIBRARY]
+    metrics = app[METRICS]
+
+    async def reload() -> None:
+        try:
+            library = await store.reload(app[EXECUTOR])
+        except Exception:
+            metrics.library_reloads.labels("error").inc()
+            raise
+        metrics.library_reloads.labels("ok" if library.healthy else "degraded").inc()
+        metrics.library_commands.set(len(library.commands))
+        metrics.library_file_errors.set(sum(1 for f in library.files if not f.ok))
+
+    await reload()
+    if settings.watch:
+        watcher = LibraryWatcher(
+            store.sources,
+            reload,
+            debounce=settings.watch_debounce,
+            polling=settings.watch_polling,
+            poll_interval=settings.watch_poll_interval,
+        )
+        watcher.start()
+        app[WATCHER] = watcher
+    yield
+    if WATCHER in app:
+        await app[WATCHER].stop()
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[observe])
+    app[SETTINGS] = settings
+    app[STARTED_AT] = time.monotonic()
+    app[METRICS] = Metrics()
+    app[LIBRARY] = LibraryStore(library_sources(settings))
+    app[CATALOG] = Catalog(app[LIBRARY])
+    app[METRICS].user_programs.set_function(lambda: len(app[CATALOG].user_programs))
+    app.cleanup_ctx.extend([_executor_ctx, _library_ctx])
+    setup_routes(app)
+    return app

@@ -1,0 +1,221 @@
+"""Settings from the environment, an optional `.env` file and command-line flags.
+
+Precedence: flags, then the process environment, then `.env` (path in CADCHAT_ENV_FILE,
+default `./.env`), then defaults. Every value is checked here, once: a bad one stops start-up
+with a single line naming the variable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+BUNDLED_LIBRARY_NAMES = ("autocad_basic_commands.txt", "lisp_commands.txt")
+LEGACY_LIBRARY_NAMES = BUNDLED_LIBRARY_NAMES  # the seed deployment's file names, in its data dir
+PROVIDERS = ("auto", "offline", "dashscope", "bailian")
+
+
+class ConfigError(ValueError):
+    def __init__(self, variable: str, value: str, reason: str) -> None:
+        shown = value if len(value) <= 60 else value[:57] + "..."
+        super().__init__(f"invalid {variable}={shown!r}: {reason}")
+        self.variable = variable
+
+
+def bundled_library_dir() -> Path:
+    return Path(str(resources.files("cadchat") / "data"))
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 5000
+    data_dir: Path = Path("data")
+    # Explicit library files/folders; empty means the defaults (see library_sources()).
+    library_paths: tuple[Path, ...] = ()
+    bundled_libraries: bool = True
+    watch: bool = True
+    watch_polling: bool = False
+    watch_debounce: float = 0.3
+    watch_poll_interval: float = 1.0
+    max_body_bytes: int = 1024 * 1024
+    match_threshold: float = 0.2
+    search_limit: int = 10
+    llm_provider: str = "auto"
+    llm_model: str = "qwen-plus"
+    dashscope_api_key: str = field(default="", repr=False)
+    dashscope_base_url: str = ""
+    bailian_app_id: str = ""
+    log_level: str = "INFO"
+    log_format: str = "text"
+    access_log: bool = True
+
+    @property
+    def user_codes_dir(self) -> Path:
+        return self.data_dir / "user_codes"
+
+    @property
+    def command_files_dir(self) -> Path:
+        return self.data_dir / "command_files"
+
+
+# --- value parsers: each returns the typed value or raises ValueError(reason) ---------------
+
+
+def _int_range(low: int, high: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            raise ValueError("must be an integer") from None
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high}")
+        return value
+
+    return parse
+
+
+def _float_range(low: float, high: float) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        try:
+            value = float(raw.strip())
+        except ValueError:
+            raise ValueError("must be a number") from None
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high}")
+        return value
+
+    return parse
+
+
+def _bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError("must be true or false")
+
+
+def _choice(*allowed: str, upper: bool = False) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = raw.strip().upper() if upper else raw.strip().lower()
+        if value not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}")
+        return value
+
+    return parse
+
+
+def _text(raw: str) -> str:
+    return raw.strip()
+
+
+def _host(raw: str) -> str:
+    value = raw.strip()
+    if not value or any(c.isspace() for c in value):
+        raise ValueError("must be a host name or IP address")
+    return value
+
+
+def _path(raw: str) -> Path:
+    if not raw.strip():
+        raise ValueError("must not be empty")
+    return Path(raw.strip()).expanduser()
+
+
+def _paths(raw: str) -> tuple[Path, ...]:
+    parts = [p.strip() for chunk in raw.split(os.pathsep) for p in chunk.split(",")]
+    return tuple(Path(p).expanduser() for p in parts if p)
+
+
+def _url(raw: str) -> str:
+    value = raw.strip().rstrip("/")
+    if value and not value.startswith(("http://", "https://")):
+        raise ValueError("must be an http:// or https:// URL")
+    return value
+
+
+# field name -> (environment variables, first wins; parser)
+ENVIRONMENT: dict[str, tuple[tuple[str, ...], Callable[[str], Any]]] = {
+    "host": (("CADCHAT_HOST", "FLASK_HOST"), _host),
+    "port": (("CADCHAT_PORT", "FLASK_PORT"), _int_range(1, 65535)),
+    "data_dir": (("CADCHAT_DATA_DIR",), _path),
+    "library_paths": (("CADCHAT_LIBRARY_PATHS",), _paths),
+    "bundled_libraries": (("CADCHAT_BUNDLED_LIBRARIES",), _bool),
+    "watch": (("CADCHAT_WATCH",), _bool),
+    "watch_polling": (("CADCHAT_WATCH_POLLING",), _bool),
+    "watch_debounce": (("CADCHAT_WATCH_DEBOUNCE",), _float_range(0.0, 60.0)),
+    "watch_poll_interval": (("CADCHAT_WATCH_POLL_INTERVAL",), _float_range(0.1, 300.0)),
+    "max_body_bytes": (("CADCHAT_MAX_BODY_BYTES",), _int_range(1024, 1024**3)),
+    "match_threshold": (("CADCHAT_MATCH_THRESHOLD",), _float_range(0.0, 1.0)),
+    "search_limit": (("CADCHAT_SEARCH_LIMIT",), _int_range(1, 100)),
+    "llm_provider": (("CADCHAT_LLM_PROVIDER",), _choice(*PROVIDERS)),
+    "llm_model": (("CADCHAT_LLM_MODEL",), _text),
+    "dashscope_api_key": (("DASHSCOPE_API_KEY",), _text),
+    "dashscope_base_url": (("CADCHAT_DASHSCOPE_BASE_URL", "DASHSCOPE_HTTP_BASE_URL"), _url),
+    "bailian_app_id": (("BAILIAN_APP_ID",), _text),
+    "log_level": (("CADCHAT_LOG_LEVEL",), _choice("DEBUG", "INFO", "WARNING", "ERROR", upper=True)),
+    "log_format": (("CADCHAT_LOG_FORMAT",), _choice("text", "json")),
+    "access_log": (("CADCHAT_ACCESS_LOG",), _bool),
+}
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines; `export ` prefixes, comments and matching quotes are allowed."""
+    values: dict[str, str] = {}
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        return values
+    except OSError as exc:
+        raise ConfigError("CADCHAT_ENV_FILE", str(path), f"cannot read: {exc.strerror}") from None
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        line = line.removeprefix("export ").strip()
+        key, sep, value = line.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError("CADCHAT_ENV_FILE", str(path), f"line {number} is not KEY=VALUE")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    env_file: Path | None = None,
+) -> Settings:
+    """Build Settings from `.env`, the environment (which wins) and flag overrides (which win)."""
+    environ = dict(os.environ if environ is None else environ)
+    if env_file is None:
+        env_file = Path(environ.get("CADCHAT_ENV_FILE", ".env"))
+    merged = {**read_env_file(env_file), **environ}
+    values: dict[str, Any] = {}
+    for name, (variables, parse) in ENVIRONMENT.items():
+        for variable in variables:
+            if variable in merged:
+                raw = merged[variable]
+                try:
+                    values[name] = parse(raw)
+                except ValueError as exc:
+                    shown = "***" if "KEY" in variable else raw
+                    raise ConfigError(variable, shown, str(exc)) from None
+                break
+    for name, value in (overrides or {}).items():
+        if value is not None:
+            values[name] = value
+    known = {f.name for f in fields(Settings)}
+    unknown = set(values) - known
+    if unknown:
+        raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
+    return Settings(**values)

@@ -1,0 +1,65 @@
+"""Query, search and command-library routes of the client contract."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from cadchat import answers
+from cadchat.keys import CATALOG, EXECUTOR, LIBRARY, METRICS, SETTINGS
+from cadchat.web_json import ApiError, int_param, json_object, json_response, not_found, text_field
+
+MAX_NEED_CHARS = 2000
+
+
+async def query(request: web.Request) -> web.Response:
+    body = await json_object(request)
+    requirement = text_field(body, "requirement", max_length=MAX_NEED_CHARS)
+    settings = request.app[SETTINGS]
+    answer = answers.query_answer(request.app[CATALOG], requirement, threshold=settings.match_threshold)
+    request.app[METRICS].queries.labels(str(answer["matched"]).lower()).inc()
+    return json_response(answer)
+
+
+async def search_post(request: web.Request) -> web.Response:
+    body = await json_object(request)
+    text = text_field(body, "requirement", "query", max_length=MAX_NEED_CHARS)
+    limit = int_param(body.get("limit"), "limit", default=request.app[SETTINGS].search_limit, low=1, high=100)
+    return json_response(answers.search_results(request.app[CATALOG], text, limit))
+
+
+async def search_get(request: web.Request) -> web.Response:
+    text = request.query.get("q", "").strip()
+    limit = int_param(request.query.get("limit"), "limit", default=request.app[SETTINGS].search_limit, low=1, high=100)
+    if not text:
+        return json_response({"codes": []})
+    if len(text) > MAX_NEED_CHARS:
+        raise ApiError(413, f"'q' is longer than {MAX_NEED_CHARS} characters")
+    return json_response(answers.search_codes(request.app[CATALOG], text, limit))
+
+
+async def list_codes(request: web.Request) -> web.Response:
+    offset = int_param(request.query.get("offset"), "offset", default=0, low=0, high=10**9)
+    limit = request.query.get("limit")
+    size = None if limit is None else int_param(limit, "limit", default=0, low=1, high=100_000)
+    return json_response(answers.all_codes(request.app[CATALOG], offset=offset, limit=size))
+
+
+async def get_code(request: web.Request) -> web.Response:
+    code_id = int(request.match_info["id"])
+    command = answers.find_code(request.app[CATALOG], code_id)
+    if command is None:
+        raise not_found(f"code {code_id} not found")
+    return json_response({"code": answers.code_detail(command)})
+
+
+async def rebuild(request: web.Request) -> web.Response:
+    """The old server rebuilt embeddings here; we reload the libraries and the index."""
+    library = await request.app[LIBRARY].reload(request.app[EXECUTOR])
+    return json_response(
+        {
+            "success": True,
+            "message": f"已重新加载命令库：{len(library.commands)} 条命令（版本 {library.version}）",
+            "commands": len(library.commands),
+            "version": library.version,
+        }
+    )

@@ -1,0 +1,24 @@
+"""Typed application keys: every shared object the handlers reach through `request.app`."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from aiohttp import web
+
+from cadchat.catalog import Catalog
+from cadchat.config import Settings
+from cadchat.library.store import LibraryStore
+from cadchat.library.watcher import LibraryWatcher
+from cadchat.metrics import Metrics
+
+SETTINGS = web.AppKey("settings", Settings)
+STARTED_AT = web.AppKey("started_at", float)
+EXECUTOR = web.AppKey("executor", ThreadPoolExecutor)
+LIBRARY = web.AppKey("library", LibraryStore)
+WATCHER = web.AppKey("watcher", LibraryWatcher)
+CATALOG = web.AppKey("catalog", Catalog)
+METRICS = web.AppKey("metrics", Metrics)
+
+# Per-request: the id echoed in X-Request-ID and written in logs.
+REQUEST_ID = web.RequestKey("request_id", str)

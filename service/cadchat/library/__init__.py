@@ -1,0 +1,1 @@
+"""CAD command libraries: the file format, loading, and live reload."""

@@ -1,0 +1,61 @@
+"""One middleware for every request: request id, JSON errors, metrics by route template."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import logging
+import time
+import uuid
+
+from aiohttp import web
+
+from cadchat.keys import METRICS, REQUEST_ID
+from cadchat.web_json import ApiError, error_response
+
+log = logging.getLogger(__name__)
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+def _message(request: web.Request, exc: web.HTTPException) -> str:
+    if exc.status == 404:
+        return f"not found: {request.method} {request.path}"
+    if exc.status == 405:
+        return f"method {request.method} not allowed for {request.path}"
+    if exc.status == 413:
+        return f"request body too large: limit {request.app._client_max_size} bytes"  # noqa: SLF001
+    return exc.reason.lower()
+
+
+def _route(request: web.Request) -> str:
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "unmatched"
+
+
+@web.middleware
+async def observe(request: web.Request, handler) -> web.StreamResponse:
+    started = time.perf_counter()
+    request_id = request.headers.get("X-Request-ID", "")
+    if not _REQUEST_ID.fullmatch(request_id):
+        request_id = uuid.uuid4().hex
+    request[REQUEST_ID] = request_id
+    try:
+        response = await handler(request)
+    except ApiError as exc:
+        response = exc.response()
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        response = error_response(exc.status, _message(request, exc), headers=exc.headers)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("unhandled error in %s %s (request %s)", request.method, request.path, request_id)
+        response = error_response(500, "internal server error", request_id=request_id)
+    if not response.prepared:  # a streamed response set its headers when it started
+        response.headers["X-Request-ID"] = request_id
+    metrics = request.app[METRICS]
+    route = _route(request)
+    metrics.requests.labels(route, request.method, str(response.status)).inc()
+    metrics.latency.labels(route, request.method).observe(time.perf_counter() - started)
+    return response

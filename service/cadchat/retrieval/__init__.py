@@ -1,0 +1,1 @@
+"""Offline retrieval over CAD command libraries and user codes."""

@@ -1,0 +1,131 @@
+"""Domain synonyms: the many ways drafters name one CAD operation.
+
+Each group maps colloquial Chinese phrasings (matched as substrings) and English words
+(matched as stemmed words) to one concept. Documents and queries both carry the concepts they
+mention, so "把多余的线剪掉" meets a description that says "修剪" even with no shared bigram.
+Groups are about intent, not vocabulary: words that name two different operations
+(放大 is both SCALE and ZOOM) stay out, and the n-gram features decide.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from cadchat.retrieval.text import stem
+
+CONCEPT_GROUPS: dict[str, tuple[str, ...]] = {
+    # drawing
+    "draw": ("画", "绘制", "绘", "draw", "create", "sketch"),
+    "line": ("直线", "线段", "画线", "line", "segment"),
+    "polyline": ("多段线", "多义线", "复合线", "连续线", "pline", "polyline"),
+    "circle": ("圆形", "画圆", "画个圆", "圆圈", "circle"),
+    "arc": ("圆弧", "弧线", "弧形", "arc"),
+    "rectangle": ("矩形", "长方形", "正方形", "方框", "rectangle", "rectang", "square", "box"),
+    "polygon": ("多边形", "正多边形", "六边形", "五边形", "八边形", "三角形", "polygon", "hexagon", "triangle", "pentagon"),
+    "ellipse": ("椭圆", "ellipse", "oval"),
+    "spline": ("样条", "曲线", "spline", "curve"),
+    "hatch": ("填充", "剖面线", "图案", "hatch", "fill"),
+    "point": ("点样式", "画点", "point"),
+    "construction": ("构造线", "参照线", "射线", "无限长", "xline", "ray"),
+    "cloud": ("云线", "修订云", "云彩", "revcloud", "cloud"),
+    # modify
+    "trim": ("修剪", "剪掉", "剪切", "裁剪", "剪断", "剪去", "修掉", "剪齐", "多余的线", "多出来", "超出", "trim", "cut"),
+    "extend": ("延伸", "延长到", "伸到", "接到", "够不着", "不够长", "连到边", "extend"),
+    "lengthen": ("拉长", "加长", "改长度", "增量", "总长", "lengthen"),
+    "offset": ("偏移", "平行线", "平移复制", "等距", "同心", "offset", "parallel"),
+    "move": ("移动", "挪", "搬", "平移", "move"),
+    "copy": ("复制", "拷贝", "多复制", "copy", "duplicate"),
+    "rotate": ("旋转", "转个角度", "转一下", "转动", "rotate", "turn"),
+    "scale": ("比例缩放", "缩放对象", "放大倍", "缩小倍", "倍数", "比例因子", "scale", "resize"),
+    "stretch": ("拉伸", "拉一下", "拉长一边", "stretch"),
+    "mirror": ("镜像", "对称", "翻转", "mirror", "flip"),
+    "fillet": ("圆角", "倒圆", "倒r", "fillet", "round"),
+    "chamfer": ("倒角", "斜角", "倒斜", "chamfer", "bevel"),
+    "break": ("打断", "断开", "截断", "分成两段", "break"),
+    "join": ("合并", "连接成", "连成一条", "连成一个", "合成一条", "join", "merge", "combine"),
+    "explode": ("炸开", "分解", "打散", "炸掉", "explode"),
+    "erase": ("删除", "删掉", "擦除", "去掉", "清除对象", "erase", "delete", "remove"),
+    "array": ("阵列", "排列", "一排", "成排", "环形", "均布", "array", "pattern"),
+    "align": ("对齐", "align"),
+    "properties": ("特性", "属性面板", "属性", "properties", "property"),
+    "matchprop": ("格式刷", "特性匹配", "刷成一样", "匹配", "matchprop", "match"),
+    "divide": ("等分", "定数等分", "divide"),
+    "measure_div": ("定距等分", "每隔", "measure"),
+    "undo": ("撤销", "撤回", "回退", "undo"),
+    "redo": ("重做", "恢复撤销", "redo"),
+    # annotation
+    "text": ("文字", "文本", "写字", "字体", "text", "font", "write"),
+    "mtext": ("多行文字", "段落", "mtext", "paragraph"),
+    "dimension": ("标注", "尺寸", "dimension", "dim"),
+    "radius": ("半径", "radius"),
+    "diameter": ("直径", "diameter"),
+    "angle": ("角度", "夹角", "angle", "angular"),
+    "leader": ("引线", "指引线", "引出线", "leader", "callout"),
+    "table": ("表格", "table"),
+    "style": ("样式", "style"),
+    # layers, blocks
+    "layer": ("图层", "层", "layer"),
+    "freeze": ("冻结", "freeze"),
+    "lock": ("锁定", "锁住", "lock"),
+    "isolate": ("隔离", "只显示", "单独显示", "isolate"),
+    "off": ("关闭", "隐藏", "不显示", "关掉", "hide"),
+    "block": ("图块", "块", "block"),
+    "attribute": ("属性文字", "块属性", "属性值", "attribute", "attdef", "attedit"),
+    "insert": ("插入", "insert", "place"),
+    "xref": ("外部参照", "参照", "xref", "reference"),
+    # view, inquiry, output, file
+    "zoom": ("视图缩放", "看清", "全部显示", "看全图", "显示全部", "缩放视图", "zoom"),
+    "pan": ("平移视图", "拖动视图", "移动视图", "pan"),
+    "regen": ("重生成", "刷新", "重画", "regen", "refresh", "redraw"),
+    "distance": ("距离", "间距", "多远", "多长", "长度是多少", "distance", "dist"),
+    "area": ("面积", "周长", "area", "perimeter"),
+    "coordinate": ("坐标", "xyz", "coordinate"),
+    "query": ("查询", "查看", "看一下", "测量", "多少", "query", "inquiry", "check", "measure"),
+    "plot": ("打印", "出图", "plot", "print"),
+    "pdf": ("pdf",),
+    "export": ("导出", "输出", "另存", "转成", "export", "save"),
+    "purge": ("清理", "清除未使用", "没用的", "不用的", "瘦身", "purge", "cleanup", "unused"),
+    "audit": ("修复", "检查错误", "坏了", "损坏", "audit", "recover", "repair"),
+    "duplicate_lines": ("重复线", "重叠", "重线", "overkill", "overlap"),
+    "select": ("选择", "选中", "选取", "select", "selection"),
+    "snap": ("捕捉", "对象捕捉", "端点", "中点", "snap", "osnap"),
+    "ortho": ("正交", "水平竖直", "ortho"),
+    "units": ("单位", "毫米", "精度", "unit"),
+    "group": ("编组", "成组", "group"),
+    "number": ("编号", "序号", "递增", "number", "numbering", "increment"),
+    "total": ("统计", "求和", "总和", "合计", "count", "total", "sum"),
+    "case": ("大小写", "大写", "小写", "uppercase", "lowercase", "case"),
+    "flatten": ("拍平", "压平", "z坐标", "标高归零", "二维化", "flatten"),
+    # 3D
+    "extrude": ("拉伸成", "挤出", "拉成三维", "拉成实体", "extrude"),
+    "revolve": ("旋转成", "回转", "旋转体", "revolve"),
+    "union": ("并集", "union"),
+    "subtract": ("差集", "减去", "挖孔", "subtract"),
+    "solid3d": ("三维", "实体", "3d", "solid"),
+    "viewport": ("视口", "viewport"),
+    "layout": ("布局", "图纸空间", "layout"),
+}
+
+_CJK: list[tuple[str, str]] = []
+_WORDS: dict[str, str] = {}
+
+
+def _build() -> None:
+    for concept, variants in CONCEPT_GROUPS.items():
+        for variant in variants:
+            if variant.isascii():
+                _WORDS[stem(variant)] = concept
+            else:
+                _CJK.append((variant, concept))
+    # Longest first, so a phrase is credited before its parts are considered.
+    _CJK.sort(key=lambda pair: -len(pair[0]))
+
+
+_build()
+
+
+def concepts(normalized_text: str, stemmed_words: Iterable[str]) -> set[str]:
+    """The concepts a text mentions: substring matches for Chinese, word matches for English."""
+    found = {concept for variant, concept in _CJK if variant in normalized_text}
+    found.update(_WORDS[w] for w in stemmed_words if w in _WORDS)
+    return found

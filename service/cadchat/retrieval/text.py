@@ -1,0 +1,67 @@
+"""Text analysis shared by documents and queries.
+
+CAD needs mix Chinese and English ("用offset偏移10mm"), so text is split into runs of CJK
+characters, which yield character unigrams and bigrams (no word segmenter needed, and short
+Chinese descriptions match colloquial phrasings through shared bigrams), and ASCII words,
+which are lightly stemmed.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[a-z][a-z0-9]*|[0-9]+")
+
+# Function characters and fillers users type around a need; they carry no intent.
+_CJK_STOP = frozenset("的了个一把将给帮我你请问吗呢吧啊呀么怎这那些下里是在和与及或也都就要想能可以用把着过被")
+_EN_STOP = frozenset(
+    """a an the to of in on at for from with by and or is are be it this that these those
+    i me my we you your please how can do does what which want need make get some all
+    into onto as so just one two three then there here""".split()
+)
+
+
+def normalize(text: str) -> str:
+    """NFKC (full-width to half-width, compatibility forms) and lower case."""
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+def stem(word: str) -> str:
+    """A deliberately small English stemmer: plural and -ing/-ed forms of CAD verbs and nouns."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 5 and word.endswith("ing"):
+        return word[:-3]
+    if len(word) > 4 and word.endswith("ed") and not word.endswith("eed"):
+        return word[:-2] if word[-3] != "e" else word[:-1]
+    if len(word) > 4 and word.endswith(("ches", "shes", "xes", "sses")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def runs(text: str) -> list[str]:
+    """Normalized runs: CJK sequences, ASCII words and numbers, in order."""
+    return _RUN.findall(normalize(text))
+
+
+def is_cjk(run: str) -> bool:
+    return run[0] > "\u3000"
+
+
+def cjk_grams(run: str) -> list[str]:
+    """Character unigrams (without fillers) and bigrams of one CJK run."""
+    grams = [ch for ch in run if ch not in _CJK_STOP]
+    grams.extend(run[i : i + 2] for i in range(len(run) - 1))
+    return grams
+
+
+def words(text: str) -> list[str]:
+    """Stemmed ASCII words of a text, stop words and numbers removed."""
+    return [stem(r) for r in runs(text) if not is_cjk(r) and not r[0].isdigit() and r not in _EN_STOP]
+
+
+def is_stop_word(word: str) -> bool:
+    return word in _EN_STOP

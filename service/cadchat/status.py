@@ -1,0 +1,91 @@
+"""Health, stats and models: what the service reports about itself."""
+
+from __future__ import annotations
+
+import time
+from pathlib import PurePath
+from datetime import datetime, timezone
+from typing import Any
+
+from aiohttp import web
+
+from cadchat import SERVICE_NAME, __version__
+from cadchat.keys import CATALOG, LIBRARY, SETTINGS, STARTED_AT, WATCHER
+
+OFFLINE_ENGINE = "cadchat-offline-ngram"
+
+
+def llm_state(app: web.Application) -> dict[str, Any]:
+    """The chat provider in use; offline until a DashScope key and provider are configured."""
+    return {"provider": "offline", "model": None, "available": False}
+
+
+def health(app: web.Application) -> dict[str, Any]:
+    library = app[LIBRARY].current
+    rejected = [PurePath(f.path).name for f in library.files if not f.ok]
+    return {
+        "status": "healthy",
+        "service": SERVICE_NAME,
+        "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "version": __version__,
+        "uptime_seconds": round(time.monotonic() - app[STARTED_AT], 1),
+        "library": {
+            "state": "ok" if not rejected else "degraded",
+            "commands": len(library.commands),
+            "version": library.version,
+            "loaded_at": datetime.fromtimestamp(library.loaded_at, timezone.utc).isoformat(timespec="seconds")
+            if library.loaded_at
+            else None,
+            "files": [
+                {
+                    "file": PurePath(f.path).name,
+                    "commands": f.commands,
+                    "ok": f.ok,
+                    "serving_last_good": f.serving_last_good,
+                    "errors": f.errors,
+                    "warnings": f.warnings,
+                }
+                for f in library.files
+            ],
+            "rejected_files": rejected,
+            # File names only: /health is public behind Nginx, server paths are not its business.
+            "problems": [
+                f"{PurePath(p.path).name}:{p.line}: {p.message}" for p in library.problems if p.severity == "error"
+            ][:50],
+        },
+        "user_programs": len(app[CATALOG].user_programs),
+        "llm": llm_state(app),
+    }
+
+
+def stats(app: web.Application) -> dict[str, Any]:
+    settings = app[SETTINGS]
+    catalog = app[CATALOG]
+    llm = llm_state(app)
+    return {
+        "total_codes": len(catalog),
+        "total_usage": 0,
+        "total_commands": len(catalog.library.commands),
+        "rag_enabled": True,
+        "rag_provider": "offline",
+        "embedding_model": None,
+        "file_watcher_enabled": WATCHER in app,
+        "engine": OFFLINE_ENGINE,
+        "model": llm["model"],
+        "llm_available": llm["available"],
+        "llm_provider": llm["provider"],
+        "user_programs": len(catalog.user_programs),
+        "library_version": catalog.library.version,
+        "watch_mode": app[WATCHER].mode if WATCHER in app else None,
+        "match_threshold": settings.match_threshold,
+    }
+
+
+def models(app: web.Application) -> dict[str, Any]:
+    llm = llm_state(app)
+    return {
+        "models": [
+            {"id": "offline", "provider": "offline", "available": True, "description": "离线检索答案，无需网络"},
+        ],
+        "active": llm,
+    }
