@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from cadchat.app import create_app
 from cadchat.config import Settings, load_settings
 

@@ -10,7 +10,9 @@ from cadchat.library.model import Command
 from cadchat.retrieval.index import Hit
 
 NOT_FOUND_REASON = "没有找到与需求匹配的 CAD 命令"
-NOT_FOUND_SUGGESTION = "请换一种说法描述要完成的操作，例如“修剪多余的线”“画一个半径 50 的圆”，或直接输入命令名（如 TRIM）。"
+NOT_FOUND_SUGGESTION = (
+    "请换一种说法描述要完成的操作，例如“修剪多余的线”“画一个半径 50 的圆”，或直接输入命令名（如 TRIM）。"
+)
 
 
 def source_name(command: Command) -> str:

@@ -82,5 +82,10 @@ def create_app(settings: Settings) -> web.Application:
     app[CATALOG] = Catalog(app[LIBRARY])
     app[METRICS].user_programs.set_function(lambda: len(app[CATALOG].user_programs))
     app.cleanup_ctx.extend([_executor_ctx, _library_ctx])
+    # --- user code storage (issue 3): append its cleanup_ctx below this line ---
+    from cadchat.usercodes.lifecycle import install as install_user_codes
+
+    install_user_codes(app)
+    # --- chat (issue 4): append its cleanup_ctx below this line ---
     setup_routes(app)
     return app

@@ -28,11 +28,16 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check-library", help="parse command-library files and report problems")
     check.add_argument("files", nargs="+", type=Path)
     check.add_argument("--quiet", "-q", action="store_true", help="problems only, not every command")
+
+    legacy = commands.add_parser("import-legacy", help="import a legacy user_codes.txt store (idempotent)")
+    legacy.add_argument("path", type=Path, help="the legacy user_codes.txt, or the folder holding it")
+    legacy.add_argument("--data-dir", type=Path, help="data directory (env CADCHAT_DATA_DIR, default ./data)")
     return parser
 
 
-def check_library(files: Sequence[Path], quiet: bool = False, out=sys.stdout) -> int:
+def check_library(files: Sequence[Path], quiet: bool = False, out=None) -> int:
     """Print what each file yields and every problem; exit 1 if any file has errors."""
+    out = out or sys.stdout
     failed = False
     for path in files:
         parsed = parse_file(path)
@@ -83,6 +88,14 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def import_legacy(args: argparse.Namespace) -> int:
+    from cadchat.usercodes.legacy import run_cli
+    from cadchat.usercodes.lifecycle import limits_from
+
+    settings = load_settings(overrides={"data_dir": args.data_dir})
+    return run_cli(settings.user_codes_dir, args.path, limits_from(settings), sys.stdout)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -90,6 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return serve(args)
         if args.command == "check-library":
             return check_library(args.files, args.quiet)
+        if args.command == "import-legacy":
+            return import_legacy(args)
     except ConfigError as exc:
         print(f"cadchat: {exc}", file=sys.stderr)
         return 2

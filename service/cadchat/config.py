@@ -53,6 +53,33 @@ class Settings:
     log_level: str = "INFO"
     log_format: str = "text"
     access_log: bool = True
+    # --- user code storage (issue 3): add fields below this line ---
+    user_codes_max_code_bytes: int = 256 * 1024
+    user_codes_max_command_chars: int = 100
+    user_codes_max_description_chars: int = 2000
+    user_codes_max_tags: int = 20
+    user_codes_max_count: int = 100_000
+    user_codes_import_legacy: bool = True
+    # --- chat (issue 4): add fields below this line ---
+    chat_connect_timeout: float = 5.0
+    chat_first_token_timeout: float = 20.0
+    chat_total_timeout: float = 120.0
+    chat_retries: int = 2
+    chat_retry_backoff: float = 0.5
+    chat_max_concurrency: int = 32
+    chat_rate_limit: float = 20.0
+    chat_rate_burst: int = 10
+    chat_trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
+    chat_cache_size: int = 256
+    chat_cache_ttl: float = 600.0
+    chat_daily_token_budget: int = 1_000_000
+    chat_breaker_failures: int = 5
+    chat_breaker_cooldown: float = 30.0
+    chat_context_commands: int = 6
+    chat_max_output_tokens: int = 1500
+    chat_dense_retrieval: bool = False
+    chat_embedding_model: str = "text-embedding-v4"
+    chat_embedding_dimension: int = 512
 
     @property
     def user_codes_dir(self) -> Path:
@@ -162,6 +189,42 @@ ENVIRONMENT: dict[str, tuple[tuple[str, ...], Callable[[str], Any]]] = {
     "log_level": (("CADCHAT_LOG_LEVEL",), _choice("DEBUG", "INFO", "WARNING", "ERROR", upper=True)),
     "log_format": (("CADCHAT_LOG_FORMAT",), _choice("text", "json")),
     "access_log": (("CADCHAT_ACCESS_LOG",), _bool),
+    # --- user code storage (issue 3): add variables below this line ---
+    "user_codes_max_code_bytes": (("CADCHAT_USER_CODE_MAX_BYTES",), _int_range(16, 64 * 1024 * 1024)),
+    "user_codes_max_command_chars": (("CADCHAT_USER_CODE_MAX_COMMAND_CHARS",), _int_range(1, 1000)),
+    "user_codes_max_description_chars": (
+        ("CADCHAT_USER_CODE_MAX_DESCRIPTION_CHARS",),
+        _int_range(1, 100_000),
+    ),
+    "user_codes_max_tags": (("CADCHAT_USER_CODE_MAX_TAGS",), _int_range(0, 1000)),
+    "user_codes_max_count": (("CADCHAT_USER_CODE_MAX_COUNT",), _int_range(1, 9_999_999)),
+    "user_codes_import_legacy": (("CADCHAT_USER_CODE_IMPORT_LEGACY",), _bool),
+    # --- chat (issue 4): add variables below this line ---
+    "chat_connect_timeout": (("CADCHAT_CHAT_CONNECT_TIMEOUT",), _float_range(0.1, 120.0)),
+    "chat_first_token_timeout": (("CADCHAT_CHAT_FIRST_TOKEN_TIMEOUT",), _float_range(0.1, 600.0)),
+    "chat_total_timeout": (("CADCHAT_CHAT_TOTAL_TIMEOUT",), _float_range(0.1, 3600.0)),
+    "chat_retries": (("CADCHAT_CHAT_RETRIES",), _int_range(0, 10)),
+    "chat_retry_backoff": (("CADCHAT_CHAT_RETRY_BACKOFF",), _float_range(0.0, 60.0)),
+    "chat_max_concurrency": (("CADCHAT_CHAT_MAX_CONCURRENCY",), _int_range(1, 100_000)),
+    "chat_rate_limit": (("CADCHAT_CHAT_RATE_LIMIT",), _float_range(0.0, 1_000_000.0)),
+    "chat_rate_burst": (("CADCHAT_CHAT_RATE_BURST",), _int_range(1, 1_000_000)),
+    "chat_trusted_proxies": (
+        ("CADCHAT_CHAT_TRUSTED_PROXIES",),
+        lambda raw: tuple(p.strip() for p in raw.split(",") if p.strip()),
+    ),
+    "chat_cache_size": (("CADCHAT_CHAT_CACHE_SIZE",), _int_range(0, 1_000_000)),
+    "chat_cache_ttl": (("CADCHAT_CHAT_CACHE_TTL",), _float_range(0.0, 86400.0 * 7)),
+    "chat_daily_token_budget": (("CADCHAT_CHAT_DAILY_TOKEN_BUDGET",), _int_range(0, 10**12)),
+    "chat_breaker_failures": (("CADCHAT_CHAT_BREAKER_FAILURES",), _int_range(1, 10_000)),
+    "chat_breaker_cooldown": (("CADCHAT_CHAT_BREAKER_COOLDOWN",), _float_range(0.1, 86400.0)),
+    "chat_context_commands": (("CADCHAT_CHAT_CONTEXT_COMMANDS",), _int_range(1, 50)),
+    "chat_max_output_tokens": (("CADCHAT_CHAT_MAX_OUTPUT_TOKENS",), _int_range(16, 32_000)),
+    "chat_dense_retrieval": (("CADCHAT_CHAT_DENSE_RETRIEVAL",), _bool),
+    "chat_embedding_model": (("CADCHAT_CHAT_EMBEDDING_MODEL",), _text),
+    "chat_embedding_dimension": (
+        ("CADCHAT_CHAT_EMBEDDING_DIMENSION",),
+        lambda raw: int(_choice("64", "128", "256", "512", "768", "1024", "1536", "2048")(raw)),
+    ),
 }
 
 

@@ -20,5 +20,11 @@ WATCHER = web.AppKey("watcher", LibraryWatcher)
 CATALOG = web.AppKey("catalog", Catalog)
 METRICS = web.AppKey("metrics", Metrics)
 
+# --- user code storage (issue 3): add keys below this line ---
+from cadchat.usercodes.store import UserCodeStore  # noqa: E402 - kept inside this feature's block
+
+USER_CODES = web.AppKey("user_codes", UserCodeStore)
+# --- chat (issue 4): add keys below this line ---
+
 # Per-request: the id echoed in X-Request-ID and written in logs.
 REQUEST_ID = web.RequestKey("request_id", str)

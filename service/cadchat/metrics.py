@@ -42,6 +42,8 @@ class Metrics:
             registry=self.registry,
         )
         self.queries = Counter(
-            "cadchat_queries", "Retrieval queries, by whether a command matched.", ["matched"],
+            "cadchat_queries",
+            "Retrieval queries, by whether a command matched.",
+            ["matched"],
             registry=self.registry,
         )

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import logging
+import re
 import time
 import uuid
 
@@ -23,7 +23,7 @@ def _message(request: web.Request, exc: web.HTTPException) -> str:
     if exc.status == 405:
         return f"method {request.method} not allowed for {request.path}"
     if exc.status == 413:
-        return f"request body too large: limit {request.app._client_max_size} bytes"  # noqa: SLF001
+        return f"request body too large: limit {request.app._client_max_size} bytes"
     return exc.reason.lower()
 
 

@@ -22,4 +22,25 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get(r"/api/codes/{id:\d{1,18}}", library.get_code)
     app.router.add_post("/api/rebuild_embeddings", library.rebuild)
 
+    # --- user code storage (issue 3): add routes below this line ---
+    from cadchat.handlers import codes_v1, user_codes
+
+    app.router.add_post("/api/user_codes/save", user_codes.save)
+    app.router.add_get("/api/user_codes/list", user_codes.list_codes)
+    app.router.add_get("/api/user_codes/get/{id}", user_codes.get_code)
+    app.router.add_delete("/api/user_codes/delete/{id}", user_codes.delete_code)
+    app.router.add_post("/api/user_codes/preview", user_codes.preview)
+    app.router.add_post("/api/submit_code", user_codes.submit_code)
+    app.router.add_post("/api/codes", user_codes.create_code)
+    app.router.add_post("/api/feedback", user_codes.feedback)
+    app.router.add_get("/api/popular_codes", user_codes.popular_codes)
+    app.router.add_get("/api/popular", user_codes.popular)
+    app.router.add_get("/v1/codes", codes_v1.list_codes)
+    app.router.add_post("/v1/codes", codes_v1.create)
+    app.router.add_get("/v1/codes/{id}", codes_v1.get)
+    app.router.add_put("/v1/codes/{id}", codes_v1.replace)
+    app.router.add_patch("/v1/codes/{id}", codes_v1.patch)
+    app.router.add_delete("/v1/codes/{id}", codes_v1.delete)
+    # --- chat (issue 4): add routes below this line ---
+
     app.router.add_get("/metrics", make_aiohttp_handler(app[METRICS].registry))

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import time
-from pathlib import PurePath
 from datetime import datetime, timezone
+from pathlib import PurePath
 from typing import Any
 
 from aiohttp import web
 
 from cadchat import SERVICE_NAME, __version__
-from cadchat.keys import CATALOG, LIBRARY, SETTINGS, STARTED_AT, WATCHER
+from cadchat.keys import CATALOG, LIBRARY, SETTINGS, STARTED_AT, USER_CODES, WATCHER
 
 OFFLINE_ENGINE = "cadchat-offline-ngram"
 
@@ -50,7 +50,9 @@ def health(app: web.Application) -> dict[str, Any]:
             "rejected_files": rejected,
             # File names only: /health is public behind Nginx, server paths are not its business.
             "problems": [
-                f"{PurePath(p.path).name}:{p.line}: {p.message}" for p in library.problems if p.severity == "error"
+                f"{PurePath(p.path).name}:{p.line}: {p.message}"
+                for p in library.problems
+                if p.severity == "error"
             ][:50],
         },
         "user_programs": len(app[CATALOG].user_programs),
@@ -64,7 +66,7 @@ def stats(app: web.Application) -> dict[str, Any]:
     llm = llm_state(app)
     return {
         "total_codes": len(catalog),
-        "total_usage": 0,
+        "total_usage": app[USER_CODES].total_usage() if USER_CODES in app else 0,
         "total_commands": len(catalog.library.commands),
         "rag_enabled": True,
         "rag_provider": "offline",
@@ -85,7 +87,12 @@ def models(app: web.Application) -> dict[str, Any]:
     llm = llm_state(app)
     return {
         "models": [
-            {"id": "offline", "provider": "offline", "available": True, "description": "离线检索答案，无需网络"},
+            {
+                "id": "offline",
+                "provider": "offline",
+                "available": True,
+                "description": "离线检索答案，无需网络",
+            },
         ],
         "active": llm,
     }

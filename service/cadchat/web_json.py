@@ -56,7 +56,7 @@ def not_found(message: str) -> ApiError:
 
 async def json_object(request: web.Request) -> dict[str, Any]:
     """The request body as a JSON object, or a 400 (malformed, not an object) / 413 (too big)."""
-    limit = request.app._client_max_size  # noqa: SLF001 - the one place the limit lives
+    limit = request.app._client_max_size
     if request.content_length is not None and request.content_length > limit:
         raise ApiError(413, f"request body too large: {request.content_length} bytes, limit {limit}")
     try:

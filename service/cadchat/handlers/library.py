@@ -29,7 +29,9 @@ async def search_post(request: web.Request) -> web.Response:
 
 async def search_get(request: web.Request) -> web.Response:
     text = request.query.get("q", "").strip()
-    limit = int_param(request.query.get("limit"), "limit", default=request.app[SETTINGS].search_limit, low=1, high=100)
+    limit = int_param(
+        request.query.get("limit"), "limit", default=request.app[SETTINGS].search_limit, low=1, high=100
+    )
     if not text:
         return json_response({"codes": []})
     if len(text) > MAX_NEED_CHARS:

@@ -143,7 +143,9 @@ def parse_file(path: Path) -> ParsedFile:
         text, encoding = decode(data)
     except UnicodeDecodeError as exc:
         problem = Problem(label, 0, "error", f"not UTF-8 or GB18030 text (byte {exc.start})")
-        return ParsedFile(path, (), (problem,), "", rejected=True, mtime_ns=stat.st_mtime_ns, size=stat.st_size)
+        return ParsedFile(
+            path, (), (problem,), "", rejected=True, mtime_ns=stat.st_mtime_ns, size=stat.st_size
+        )
     commands, problems, command_lines = parse_text(text, label)
     errors = sum(1 for p in problems if p.severity == "error")
     rejected = command_lines > 0 and errors > command_lines * REJECT_RATIO

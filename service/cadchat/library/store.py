@@ -19,7 +19,7 @@ from pathlib import Path
 
 from cadchat.library.model import Command, ParsedFile, Problem
 from cadchat.library.parser import parse_file
-from cadchat.retrieval.index import SearchIndex, document_features
+from cadchat.retrieval.index import FrozenIndex, document_features
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ class Library:
     """One immutable snapshot: what retrieval answers from until the next swap."""
 
     commands: tuple[Command, ...] = ()
-    index: SearchIndex[Command] = field(default_factory=SearchIndex)
+    index: FrozenIndex[Command] = field(default_factory=lambda: FrozenIndex(()))
     files: tuple[FileStatus, ...] = ()
     problems: tuple[Problem, ...] = ()
     version: int = 0
@@ -121,11 +121,22 @@ def _stable_id(key: str, taken: set[int]) -> int:
     return value
 
 
-def build_index(commands: Iterable[Command]) -> SearchIndex[Command]:
-    index: SearchIndex[Command] = SearchIndex()
-    for command in commands:
-        index.add(command.id, command, document_features(command.name, command.aliases, command.description))
-    return index
+# Everyday commands carry a standard alias; commands without one, and extensions, are asked
+# for less often, so on an equal match the everyday command should win.
+PRIOR_EVERYDAY = 1.0
+PRIOR_OTHER = 0.92
+
+
+def command_prior(command: Command) -> float:
+    if command.type == "user_program" or (command.type == "basic" and command.aliases):
+        return PRIOR_EVERYDAY
+    return PRIOR_OTHER
+
+
+def build_index(commands: Iterable[Command]) -> FrozenIndex[Command]:
+    return FrozenIndex(
+        (c.id, c, document_features(c.name, c.aliases, c.description, command_prior(c))) for c in commands
+    )
 
 
 class LibraryStore:

@@ -8,6 +8,7 @@ one reload after `debounce` seconds of quiet.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -87,10 +88,8 @@ class LibraryWatcher:
             await asyncio.get_running_loop().run_in_executor(None, observer.join, 5)
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
 
     def _notify_threadsafe(self) -> None:
         loop = self._loop

@@ -7,18 +7,22 @@ could reach on features the corpus knows, so it stays in 0..1 and a query that i
 explained by one entry's name or concepts scores near 1.
 
 IDF is computed from document frequencies at query time, across every index searched
-together, so user programs added one at a time rank on the same scale as the library.
+together, so user programs added one at a time rank on the same scale as the library. The
+library lives in a FrozenIndex (numpy arrays, rebuilt on reload); user programs in a mutable
+SearchIndex.
 """
 
 from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
-from cadchat.retrieval.lexicon import concepts
+import numpy as np
+
+from cadchat.retrieval.lexicon import OBJECT_CONCEPTS, concepts
 from cadchat.retrieval.text import cjk_grams, is_cjk, is_stop_word, normalize, runs, stem, words
 
 T = TypeVar("T")
@@ -27,13 +31,16 @@ T = TypeVar("T")
 W_NAME = 1.0
 W_CONCEPT = 0.9
 W_TITLE = 0.8
-W_BODY = 0.5
+W_BODY = 0.65
+W_NAME_WORD = 0.5
 # Query side: concepts and names are the intent; single characters are weak evidence.
-Q_NAME = 3.0
-Q_CONCEPT = 2.0
+Q_NAME = 3.0  # the whole query is a command name or alias ("offset", "TR")
+Q_NAME_IN_TEXT = 0.3  # a word in a sentence that happens to be a name ("delete this line")
+Q_ACTION = 2.5
+Q_OBJECT = 1.0
 Q_WORD = 1.0
 Q_BIGRAM = 1.0
-Q_UNIGRAM = 0.35
+Q_UNIGRAM = 0.5
 
 
 def _title_and_body(description: str) -> tuple[str, str]:
@@ -50,7 +57,7 @@ def _text_features(text: str, weight: float, into: dict[str, float]) -> None:
     for run in runs(text):
         if is_cjk(run):
             keys = cjk_grams(run)
-        elif run[0].isdigit():
+        elif run.isdigit():
             continue
         else:
             keys = ["w:" + stem(run)]
@@ -59,20 +66,26 @@ def _text_features(text: str, weight: float, into: dict[str, float]) -> None:
                 into[key] = weight
 
 
-def document_features(name: str, aliases: Iterable[str], description: str) -> dict[str, float]:
+def document_features(
+    name: str, aliases: Iterable[str], description: str, prior: float = 1.0
+) -> dict[str, float]:
+    """Weighted features of one entry; `prior` (0..1) scales them all, so a rarely wanted
+    command needs a clearly better match to outrank an everyday one."""
     features: dict[str, float] = {}
     for token in (name, *aliases):
         token = normalize(token).strip()
         if token:
             features["n:" + token] = W_NAME
             # An English-looking command name is also a word users type ("offset", "array").
-            features.setdefault("w:" + stem(token), W_NAME * 0.8)
+            features.setdefault("w:" + stem(token), W_NAME_WORD)
     title, body = _title_and_body(description)
     _text_features(body, W_BODY, features)
     _text_features(title, W_TITLE, features)
     norm = normalize(description)
-    for concept in concepts(norm + normalize(name), words(description) + [stem(normalize(name))]):
+    for concept in concepts(norm + normalize(name), [*words(description), stem(normalize(name))]):
         features["c:" + concept] = W_CONCEPT
+    if prior != 1.0:
+        features = {key: weight * prior for key, weight in features.items()}
     return features
 
 
@@ -89,30 +102,32 @@ def analyze_query(text: str) -> Query:
     features: dict[str, float] = {}
     names: set[str] = set()
     stemmed: list[str] = []
+    ascii_words = [r for r in parts if not is_cjk(r) and not r.isdigit()]
+    typed_command = len(ascii_words) == 1 and len(parts) == 1
     for run in parts:
         if is_cjk(run):
             for gram in cjk_grams(run):
                 features[gram] = Q_BIGRAM if len(gram) == 2 else Q_UNIGRAM
-        elif run[0].isdigit() or (is_stop_word(run) and len(parts) > 1):
+        elif run.isdigit() or (is_stop_word(run) and len(parts) > 1):
             continue
         else:
             # Any word may be a command name or alias typed as such ("offset", "TR").
             names.add(run)
-            features["n:" + run] = Q_NAME
+            features["n:" + run] = Q_NAME if typed_command else Q_NAME_IN_TEXT
             word = stem(run)
             stemmed.append(word)
             features["w:" + word] = Q_WORD
     for concept in concepts(norm, stemmed):
-        features["c:" + concept] = Q_CONCEPT
+        features["c:" + concept] = Q_OBJECT if concept in OBJECT_CONCEPTS else Q_ACTION
     return Query(text=text, features=features, names=frozenset(names))
 
 
 class SearchIndex(Generic[T]):
-    """Entries keyed by a hashable id, with postings per feature."""
+    """A mutable index (users' programs: added and removed one at a time), postings as dicts."""
 
     def __init__(self) -> None:
         self._entries: dict[object, T] = {}
-        self._features: dict[object, dict[str, float]] = {}
+        self._features: dict[object, tuple[str, ...]] = {}
         self._postings: dict[str, dict[object, float]] = {}
 
     def __len__(self) -> int:
@@ -122,7 +137,7 @@ class SearchIndex(Generic[T]):
         if key in self._entries:
             self.remove(key)
         self._entries[key] = entry
-        self._features[key] = dict(features)
+        self._features[key] = tuple(features)
         for feature, weight in features.items():
             self._postings.setdefault(feature, {})[key] = weight
 
@@ -147,11 +162,90 @@ class SearchIndex(Generic[T]):
         posting = self._postings.get(feature)
         return len(posting) if posting else 0
 
-    def accumulate(self, feature: str, factor: float, scores: dict[object, float]) -> None:
-        posting = self._postings.get(feature)
-        if posting:
-            for key, weight in posting.items():
-                scores[key] = scores.get(key, 0.0) + factor * weight
+    def top(self, factors: list[tuple[str, float]], limit: int) -> list[tuple[float, T]]:
+        """The best `limit` entries and any tied with the last, as (score, entry)."""
+        scores: dict[object, float] = {}
+        for feature, factor in factors:
+            posting = self._postings.get(feature)
+            if posting:
+                for key, weight in posting.items():
+                    scores[key] = scores.get(key, 0.0) + factor * weight
+        if not scores:
+            return []
+        best = heapq.nlargest(limit, scores.values())
+        floor = best[-1]
+        return [(score, self._entries[key]) for key, score in scores.items() if score >= floor]
+
+
+class FrozenIndex(Generic[T]):
+    """An immutable index (a library snapshot) in compressed-sparse-row arrays.
+
+    Scoring adds each query feature's postings into one float32 vector with numpy, so a query
+    over 10,000 commands costs a few array operations instead of a Python loop per posting,
+    and the postings take 8 bytes each instead of a dict slot.
+    """
+
+    def __init__(self, items: Iterable[tuple[object, T, Mapping[str, float]]]) -> None:
+        self._entries: list[T] = []
+        self._ordinal: dict[object, int] = {}
+        postings: dict[str, tuple[list[int], list[float]]] = {}
+        for key, entry, features in items:
+            ordinal = len(self._entries)
+            self._entries.append(entry)
+            self._ordinal[key] = ordinal
+            for feature, weight in features.items():
+                docs, weights = postings.setdefault(feature, ([], []))
+                docs.append(ordinal)
+                weights.append(weight)
+        self._feature_ids = {feature: i for i, feature in enumerate(postings)}
+        sizes = np.fromiter((len(d) for d, _ in postings.values()), dtype=np.int64, count=len(postings))
+        self._indptr = np.zeros(len(postings) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=self._indptr[1:])
+        total = int(self._indptr[-1])
+        self._docs = np.fromiter((o for d, _ in postings.values() for o in d), dtype=np.int32, count=total)
+        self._weights = np.fromiter(
+            (w for _, ws in postings.values() for w in ws), dtype=np.float32, count=total
+        )
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: object) -> T | None:
+        ordinal = self._ordinal.get(key)
+        return None if ordinal is None else self._entries[ordinal]
+
+    def entries(self) -> Iterable[T]:
+        return iter(self._entries)
+
+    def df(self, feature: str) -> int:
+        fid = self._feature_ids.get(feature)
+        return 0 if fid is None else int(self._indptr[fid + 1] - self._indptr[fid])
+
+    def top(self, factors: list[tuple[str, float]], limit: int) -> list[tuple[float, T]]:
+        docs: list[np.ndarray] = []
+        weights: list[np.ndarray] = []
+        for feature, factor in factors:
+            fid = self._feature_ids.get(feature)
+            if fid is not None:
+                lo, hi = self._indptr[fid], self._indptr[fid + 1]
+                docs.append(self._docs[lo:hi])
+                weights.append(self._weights[lo:hi] * factor)
+        if not docs:
+            return []
+        # One C pass adds every posting of every query feature into the score vector.
+        scores = np.bincount(np.concatenate(docs), np.concatenate(weights), minlength=len(self._entries))
+        candidates = np.flatnonzero(scores)
+        if len(candidates) > limit:
+            values = scores[candidates]
+            floor = np.partition(values, len(values) - limit)[len(values) - limit]
+            candidates = candidates[values >= floor]  # keeps every entry tied with the last
+        return [(float(scores[i]), self._entries[i]) for i in candidates.tolist()]
+
+
+class Index(Protocol[T]):
+    def __len__(self) -> int: ...
+    def df(self, feature: str) -> int: ...
+    def top(self, factors: list[tuple[str, float]], limit: int) -> list[tuple[float, T]]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,47 +256,35 @@ class Hit(Generic[T]):
 
 
 def search(
-    indexes: Iterable[SearchIndex[T]],
+    indexes: Iterable[Index[T]],
     query: Query,
     limit: int,
-    sort_key,
-    *,
-    max_df_ratio: float = 0.3,
-    min_docs_for_cutoff: int = 2000,
+    sort_key: Callable[[T], Any],
 ) -> list[Hit[T]]:
     """Rank the entries of several indexes against one query, best first, deterministically.
 
-    In large corpora, features carried by more than `max_df_ratio` of all entries (a common
-    character such as 线) are skipped: their IDF is near zero, and walking their postings would
-    dominate query time.
+    IDF comes from the document frequencies of all indexes together, so entries of different
+    indexes score on one scale. Similarity is the score over the best score the query could
+    reach on the features the corpus knows.
     """
     indexes = [ix for ix in indexes if len(ix)]
     total = sum(len(ix) for ix in indexes)
     if not total or not query.features:
         return []
-    cutoff = total * max_df_ratio if total >= min_docs_for_cutoff else total + 1
-    per_index: list[dict[object, float]] = [{} for _ in indexes]
+    factors: list[tuple[str, float]] = []
     reachable = 0.0
     for feature, q_weight in query.features.items():
         df = sum(ix.df(feature) for ix in indexes)
-        if not df:
-            continue
-        idf = math.log(1.0 + (total - df + 0.5) / (df + 0.5))
-        factor = q_weight * idf
-        reachable += factor
-        if df > cutoff:
-            continue
-        for ix, scores in zip(indexes, per_index):
-            ix.accumulate(feature, factor, scores)
+        if df:
+            factor = q_weight * math.log(1.0 + (total - df + 0.5) / (df + 0.5))
+            factors.append((feature, factor))
+            reachable += factor
     if reachable <= 0.0:
         return []
-    candidates = [
-        (score, ix, key) for ix, scores in zip(indexes, per_index) for key, score in scores.items()
-    ]
+    pool = [candidate for ix in indexes for candidate in ix.top(factors, limit)]
     # Ties are broken by the entry's own sort key, so equal scores always rank the same way.
-    best = heapq.nsmallest(limit, candidates, key=lambda c: (-c[0], sort_key(c[1].get(c[2]))))
-    ranked = [(score, ix.get(key)) for score, ix, key in best]
+    pool.sort(key=lambda c: (-c[0], sort_key(c[1])))
     return [
         Hit(entry=entry, score=score, similarity=round(min(1.0, score / reachable), 4))
-        for score, entry in ranked
+        for score, entry in pool[:limit]
     ]

@@ -21,7 +21,18 @@ CONCEPT_GROUPS: dict[str, tuple[str, ...]] = {
     "circle": ("圆形", "画圆", "画个圆", "圆圈", "circle"),
     "arc": ("圆弧", "弧线", "弧形", "arc"),
     "rectangle": ("矩形", "长方形", "正方形", "方框", "rectangle", "rectang", "square", "box"),
-    "polygon": ("多边形", "正多边形", "六边形", "五边形", "八边形", "三角形", "polygon", "hexagon", "triangle", "pentagon"),
+    "polygon": (
+        "多边形",
+        "正多边形",
+        "六边形",
+        "五边形",
+        "八边形",
+        "正三角形",
+        "等边三角形",
+        "polygon",
+        "hexagon",
+        "pentagon",
+    ),
     "ellipse": ("椭圆", "ellipse", "oval"),
     "spline": ("样条", "曲线", "spline", "curve"),
     "hatch": ("填充", "剖面线", "图案", "hatch", "fill"),
@@ -29,7 +40,21 @@ CONCEPT_GROUPS: dict[str, tuple[str, ...]] = {
     "construction": ("构造线", "参照线", "射线", "无限长", "xline", "ray"),
     "cloud": ("云线", "修订云", "云彩", "revcloud", "cloud"),
     # modify
-    "trim": ("修剪", "剪掉", "剪切", "裁剪", "剪断", "剪去", "修掉", "剪齐", "多余的线", "多出来", "超出", "trim", "cut"),
+    "trim": (
+        "修剪",
+        "剪掉",
+        "剪切",
+        "裁剪",
+        "剪断",
+        "剪去",
+        "修掉",
+        "剪齐",
+        "多余的线",
+        "多出来",
+        "超出",
+        "trim",
+        "cut",
+    ),
     "extend": ("延伸", "延长到", "伸到", "接到", "够不着", "不够长", "连到边", "extend"),
     "lengthen": ("拉长", "加长", "改长度", "增量", "总长", "lengthen"),
     "offset": ("偏移", "平行线", "平移复制", "等距", "同心", "offset", "parallel"),
@@ -105,6 +130,43 @@ CONCEPT_GROUPS: dict[str, tuple[str, ...]] = {
     "viewport": ("视口", "viewport"),
     "layout": ("布局", "图纸空间", "layout"),
 }
+
+# Concepts that name things rather than operations. In "把这个块炸开" the operation (炸开) decides
+# the command; the object (块) only narrows it, so object concepts weigh less in a query.
+OBJECT_CONCEPTS = frozenset(
+    [
+        "draw",
+        "line",
+        "polyline",
+        "circle",
+        "arc",
+        "rectangle",
+        "polygon",
+        "ellipse",
+        "spline",
+        "point",
+        "construction",
+        "cloud",
+        "text",
+        "mtext",
+        "radius",
+        "diameter",
+        "angle",
+        "table",
+        "style",
+        "layer",
+        "block",
+        "attribute",
+        "xref",
+        "coordinate",
+        "pdf",
+        "solid3d",
+        "viewport",
+        "layout",
+        "units",
+        "properties",
+    ]
+)
 
 _CJK: list[tuple[str, str]] = []
 _WORDS: dict[str, str] = {}

@@ -11,14 +11,67 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[a-z][a-z0-9]*|[0-9]+")
+_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+|[0-9]*[a-z][a-z0-9]*|[0-9]+")
 
 # Function characters and fillers users type around a need; they carry no intent.
-_CJK_STOP = frozenset("的了个一把将给帮我你请问吗呢吧啊呀么怎这那些下里是在和与及或也都就要想能可以用把着过被")
+_CJK_STOP = frozenset(
+    "的了个一把将给帮我你请问吗呢吧啊呀么怎这那些下里是在和与及或也都就要想能可以用把着过被"
+)
 _EN_STOP = frozenset(
-    """a an the to of in on at for from with by and or is are be it this that these those
-    i me my we you your please how can do does what which want need make get some all
-    into onto as so just one two three then there here""".split()
+    [
+        "a",
+        "an",
+        "the",
+        "to",
+        "of",
+        "in",
+        "on",
+        "at",
+        "for",
+        "from",
+        "with",
+        "by",
+        "and",
+        "or",
+        "is",
+        "are",
+        "be",
+        "it",
+        "this",
+        "that",
+        "these",
+        "those",
+        "i",
+        "me",
+        "my",
+        "we",
+        "you",
+        "your",
+        "please",
+        "how",
+        "can",
+        "do",
+        "does",
+        "what",
+        "which",
+        "want",
+        "need",
+        "make",
+        "get",
+        "some",
+        "all",
+        "into",
+        "onto",
+        "as",
+        "so",
+        "just",
+        "one",
+        "two",
+        "three",
+        "then",
+        "there",
+        "here",
+    ]
 )
 
 
@@ -60,7 +113,7 @@ def cjk_grams(run: str) -> list[str]:
 
 def words(text: str) -> list[str]:
     """Stemmed ASCII words of a text, stop words and numbers removed."""
-    return [stem(r) for r in runs(text) if not is_cjk(r) and not r[0].isdigit() and r not in _EN_STOP]
+    return [stem(r) for r in runs(text) if not is_cjk(r) and not r.isdigit() and r not in _EN_STOP]
 
 
 def is_stop_word(word: str) -> bool:

@@ -1,0 +1,195 @@
+"""User-code routes of the client contract (CONTRACT.md "User code storage").
+
+Ids in URLs are validated by `parse_id`: plain ASCII decimal 1..9,999,999 without leading zeros;
+anything else (`../`, NUL, huge, non-ASCII digits) is answered like an unknown id, 404.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from aiohttp import web
+
+from cadchat.keys import CATALOG, USER_CODES
+from cadchat.library.store import LIBRARY_ID_BASE
+from cadchat.usercodes import lisp
+from cadchat.usercodes.model import UserCode, check_code, check_text, parse_id
+from cadchat.usercodes.popularity import popular as rank_popular
+from cadchat.usercodes.store import UserCodeStore
+from cadchat.web_json import ApiError, dumps, int_param, json_object, json_response
+
+# When neither a `command` nor a `(defun ...)` names the code: it still has to be findable.
+FALLBACK_COMMAND = "USERCODE"
+_LIBRARY_ID = re.compile(r"[1-9][0-9]{7,9}", re.ASCII)
+
+
+def store_of(request: web.Request) -> UserCodeStore:
+    return request.app[USER_CODES]
+
+
+def code_or_404(request: web.Request) -> UserCode:
+    code_id = parse_id(request.match_info["id"])
+    code = store_of(request).get(code_id) if code_id is not None else None
+    if code is None:
+        raise ApiError(404, "user code not found")
+    return code
+
+
+def derived_command(body: dict[str, Any], code: Any) -> Any:
+    given = body.get("command")
+    if isinstance(given, str) and given.strip():
+        return given
+    if isinstance(code, str):
+        return lisp.command_name(code) or FALLBACK_COMMAND
+    return given
+
+
+def list_item(code: UserCode) -> dict[str, Any]:
+    return {
+        "id": code.id,
+        "command": code.command,
+        "description": code.description,
+        "filename": code.filename,
+        "timestamp": code.created_at,
+        "lisp_code": code.code,
+        "tags": list(code.tags),
+        "updated_at": code.updated_at,
+        "usage_count": code.usage_count,
+        "success_count": code.success_count,
+    }
+
+
+async def save(request: web.Request) -> web.Response:
+    body = await json_object(request)
+    code = await store_of(request).create(
+        command=body.get("command"),
+        description=body.get("description"),
+        code=body.get("code"),
+        tags=body.get("tags"),
+    )
+    return json_response({"success": True, "code_id": code.id, "message": f"代码已保存（编号 {code.id}）"})
+
+
+async def list_codes(request: web.Request) -> web.Response:
+    store = store_of(request)
+
+    def build() -> bytes:
+        return dumps({"success": True, "codes": [list_item(c) for c in store.all()]}).encode("utf-8")
+
+    # Encoded once per store change: with thousands of codes this is most of the route's cost.
+    return web.Response(body=store.cached("contract_list", build), content_type="application/json")
+
+
+async def get_code(request: web.Request) -> web.Response:
+    code = code_or_404(request)
+    return json_response(
+        {"success": True, "code": code.code, **{k: v for k, v in list_item(code).items() if k != "lisp_code"}}
+    )
+
+
+async def delete_code(request: web.Request) -> web.Response:
+    code = code_or_404(request)
+    await store_of(request).delete(code.id)
+    return json_response({"success": True, "message": f"代码 {code.id} 已删除"})
+
+
+async def preview(request: web.Request) -> web.Response:
+    body = await json_object(request)
+    limits = store_of(request).limits
+    code = check_code(body.get("code"), limits)
+    command = check_text("command", body.get("command"), limits.max_command_chars, required=False)
+    description = check_text(
+        "description", body.get("description"), limits.max_description_chars, required=False, multiline=True
+    )
+    shown = lisp.preview(code, command, description)
+    return json_response(
+        {"success": True, "command": shown["command"], "description": description, "preview": shown}
+    )
+
+
+async def submit_code(request: web.Request) -> web.Response:
+    body = await json_object(request)
+    code = body.get("lisp_code", body.get("code"))
+    saved = await store_of(request).create(
+        command=derived_command(body, code),
+        description=body.get("description"),
+        code=code,
+        tags=body.get("tags"),
+        origin="submit_code",
+        require_description=False,
+    )
+    return json_response({"success": True, "code_id": saved.id, "command": saved.command})
+
+
+async def create_code(request: web.Request) -> web.Response:
+    """POST /api/codes: the old API's way to add a code; stored as a user code whatever `type`
+    says (the library files are the operators', not the API's)."""
+    body = await json_object(request)
+    kind = body.get("type")
+    if kind is not None and not isinstance(kind, str):
+        raise ApiError(400, "'type' must be a string")
+    code = body.get("code")
+    saved = await store_of(request).create(
+        command=derived_command(body, code),
+        description=body.get("description"),
+        code=code,
+        tags=body.get("tags"),
+        require_description=False,
+    )
+    return json_response(
+        {"success": True, "id": saved.id, "type": "user_program", "message": f"代码已保存（编号 {saved.id}）"}
+    )
+
+
+async def feedback(request: web.Request) -> web.Response:
+    """Counts a use of a user code or of a library command (the id /api/query answered)."""
+    body = await json_object(request)
+    raw_id = body.get("code_id")
+    success = body.get("success", False)
+    if not isinstance(success, bool):
+        raise ApiError(400, "'success' must be true or false")
+    for name in ("requirement", "feedback"):
+        check_text(name, body.get(name), 2000, required=False, multiline=True)
+    if raw_id is None or raw_id == "":
+        raise ApiError(400, "missing field: 'code_id'")
+    store = store_of(request)
+    user_id = parse_id(raw_id)
+    if user_id is not None:
+        code = await store.record_use(user_id, success)
+        usage, hits = code.usage_count, code.success_count
+    else:
+        text = str(raw_id) if isinstance(raw_id, int) and not isinstance(raw_id, bool) else raw_id
+        command = None
+        if isinstance(text, str) and _LIBRARY_ID.fullmatch(text) and int(text) >= LIBRARY_ID_BASE:
+            command = request.app[CATALOG].library.by_id.get(int(text))
+        if command is None:
+            raise ApiError(404, f"code {str(raw_id)[:40]!r} not found")
+        counts = await store.record_library_use(command, success)
+        usage, hits = counts.usage_count, counts.success_count
+    return json_response(
+        {
+            "success": True,
+            "usage_count": usage,
+            "success_count": hits,
+            "success_rate": round(hits / usage, 4) if usage else 0.0,
+        }
+    )
+
+
+def _popular(request: web.Request) -> list[dict[str, Any]]:
+    store = store_of(request)
+    limit = int_param(request.query.get("limit"), "limit", default=10, low=1, high=100)
+    keyword = request.query.get("keyword", "")
+    if len(keyword) > 200:
+        raise ApiError(413, "'keyword' is longer than 200 characters")
+    library = request.app[CATALOG].library
+    return rank_popular(store.all(), store.library_usage(), library.by_key, keyword=keyword, limit=limit)
+
+
+async def popular_codes(request: web.Request) -> web.Response:
+    return json_response({"success": True, "codes": _popular(request)})
+
+
+async def popular(request: web.Request) -> web.Response:
+    return json_response({"codes": _popular(request)})

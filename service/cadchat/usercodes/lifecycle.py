@@ -1,0 +1,41 @@
+"""Wiring the store into the app: created with the app, opened after the library is loaded."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from cadchat.config import Settings
+from cadchat.keys import CATALOG, EXECUTOR, SETTINGS, USER_CODES
+from cadchat.usercodes.model import Limits
+from cadchat.usercodes.store import UserCodeStore
+
+
+def limits_from(settings: Settings) -> Limits:
+    return Limits(
+        max_code_bytes=settings.user_codes_max_code_bytes,
+        max_command_chars=settings.user_codes_max_command_chars,
+        max_description_chars=settings.user_codes_max_description_chars,
+        max_tags=settings.user_codes_max_tags,
+        max_count=settings.user_codes_max_count,
+    )
+
+
+async def user_codes_ctx(app: web.Application) -> AsyncIterator[None]:
+    # After the library ctx: saved codes are ranked against a loaded library from the start.
+    await app[USER_CODES].open(app[EXECUTOR], import_legacy=app[SETTINGS].user_codes_import_legacy)
+    yield
+    await app[USER_CODES].close()
+
+
+def install(app: web.Application) -> None:
+    settings = app[SETTINGS]
+    catalog = app[CATALOG]
+    app[USER_CODES] = UserCodeStore(
+        settings.user_codes_dir,
+        limits_from(settings),
+        on_put=catalog.put_user_program,
+        on_remove=catalog.remove_user_program,
+    )
+    app.cleanup_ctx.append(user_codes_ctx)

@@ -1,0 +1,219 @@
+"""A saved user code, its limits and the validation every entry point shares."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from typing import Any
+
+from cadchat.library.store import LIBRARY_ID_BASE
+from cadchat.web_json import ApiError
+
+# User ids count up from 1 and stay below the library's hash-derived ids.
+MAX_ID = LIBRARY_ID_BASE - 1
+ID_WIDTH = len(str(MAX_ID))
+# The only id spelling any route accepts: ASCII digits, no sign, no leading zero, in range.
+# (str.isdigit() and int() also take "١٢" and " 12", which must not reach a file name.)
+_ID = re.compile(rf"[1-9][0-9]{{0,{ID_WIDTH - 1}}}", re.ASCII)
+
+RECORD_FORMAT = "cadchat.user_code"
+RECORD_VERSION = 1
+MAX_TAG_CHARS = 50
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_code_bytes: int = 256 * 1024
+    max_command_chars: int = 100
+    max_description_chars: int = 2000
+    max_tags: int = 20
+    max_count: int = 100_000
+
+
+def parse_id(raw: object) -> int | None:
+    """A user-code id from a URL or body, or None for anything that is not one."""
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return raw if 1 <= raw <= MAX_ID else None
+    if isinstance(raw, str) and _ID.fullmatch(raw):
+        return int(raw)
+    return None
+
+
+def code_filename(code_id: int) -> str:
+    return f"code-{code_id:0{ID_WIDTH}d}.lsp"
+
+
+def record_filename(code_id: int) -> str:
+    return f"code-{code_id:0{ID_WIDTH}d}.json"
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def content_key(command: str, code: str) -> str:
+    """What makes two codes "the same" for import: the command name (case-insensitive, as in
+    CAD) and the exact code text."""
+    digest = hashlib.sha256()
+    digest.update(command.strip().upper().encode("utf-8"))
+    digest.update(b"\0")
+    digest.update(code.encode("utf-8"))
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class UserCode:
+    id: int
+    command: str
+    description: str
+    code: str
+    tags: tuple[str, ...] = ()
+    created_at: str = ""
+    updated_at: str = ""
+    usage_count: int = 0
+    success_count: int = 0
+    origin: str = "api"  # api, submit_code, v1 or legacy
+    legacy: dict[str, Any] | None = field(default=None, compare=False)
+
+    @property
+    def filename(self) -> str:
+        return code_filename(self.id)
+
+    @property
+    def key(self) -> str:
+        return content_key(self.command, self.code)
+
+    @property
+    def success_rate(self) -> float:
+        return round(self.success_count / self.usage_count, 4) if self.usage_count else 0.0
+
+    def to_record(self) -> dict[str, Any]:
+        """The sidecar JSON: self-contained (it carries the code too), so it alone is the
+        commit point and a backup of it alone restores the code."""
+        return {
+            "format": RECORD_FORMAT,
+            "version": RECORD_VERSION,
+            "id": self.id,
+            "command": self.command,
+            "description": self.description,
+            "tags": list(self.tags),
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "usage_count": self.usage_count,
+            "success_count": self.success_count,
+            "origin": self.origin,
+            "file": self.filename,
+            "code_sha256": hashlib.sha256(self.code.encode("utf-8")).hexdigest(),
+            "code": self.code,
+            **({"legacy": self.legacy} if self.legacy else {}),
+        }
+
+    @classmethod
+    def from_record(cls, data: Any) -> UserCode:
+        """Raises ValueError when the record is not one we wrote."""
+        if not isinstance(data, dict) or data.get("format") != RECORD_FORMAT:
+            raise ValueError("not a cadchat user-code record")
+        if data.get("version") != RECORD_VERSION:
+            raise ValueError(f"unsupported record version {data.get('version')!r}")
+        code_id = parse_id(data.get("id"))
+        if code_id is None:
+            raise ValueError(f"bad id {data.get('id')!r}")
+        strings = ("command", "description", "code", "created_at", "updated_at", "origin")
+        for name in strings:
+            if not isinstance(data.get(name), str):
+                raise ValueError(f"'{name}' is not a string")
+        counts = ("usage_count", "success_count")
+        for name in counts:
+            value = data.get(name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"'{name}' is not a count")
+        tags = data.get("tags")
+        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+            raise ValueError("'tags' is not a list of strings")
+        if hashlib.sha256(data["code"].encode("utf-8")).hexdigest() != data.get("code_sha256"):
+            raise ValueError("code does not match its checksum")
+        legacy = data.get("legacy")
+        return cls(
+            id=code_id,
+            command=data["command"],
+            description=data["description"],
+            code=data["code"],
+            tags=tuple(tags),
+            created_at=data["created_at"],
+            updated_at=data["updated_at"],
+            usage_count=data["usage_count"],
+            success_count=min(data["success_count"], data["usage_count"]),
+            origin=data["origin"],
+            legacy=legacy if isinstance(legacy, dict) else None,
+        )
+
+    def with_changes(self, **changes: Any) -> UserCode:
+        return replace(self, **changes)
+
+
+# --- validation: the same rules for the contract routes, /v1 and the legacy import ----------
+
+
+def _bad_chars(value: str, *, allow_newlines: bool) -> str | None:
+    for ch in value:
+        if ch in "\n\r\t" and allow_newlines:
+            continue
+        if unicodedata.category(ch) in ("Cc", "Cs"):
+            return repr(ch)
+    return None
+
+
+def check_text(name: str, value: Any, limit: int, *, required: bool = True, multiline: bool = False) -> str:
+    """A stripped metadata string; 400 when missing/empty/wrong type/control chars, 413 too long."""
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise ApiError(400, f"'{name}' must be a string, not {type(value).__name__}")
+    value = value.strip()
+    if required and not value:
+        raise ApiError(400, f"'{name}' must not be empty")
+    if len(value) > limit:
+        raise ApiError(413, f"'{name}' is longer than {limit} characters")
+    bad = _bad_chars(value, allow_newlines=multiline)
+    if bad:
+        raise ApiError(400, f"'{name}' contains a forbidden character {bad}")
+    return value
+
+
+def check_code(value: Any, limits: Limits, name: str = "code") -> str:
+    """The code exactly as sent (never stripped: it is stored byte for byte)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise ApiError(400, f"'{name}' must not be empty")
+    if not isinstance(value, str):
+        raise ApiError(400, f"'{name}' must be a string, not {type(value).__name__}")
+    if "\0" in value:
+        raise ApiError(400, f"'{name}' contains a NUL character")
+    try:
+        size = len(value.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise ApiError(400, f"'{name}' contains an unpaired surrogate (not valid Unicode)") from None
+    if size > limits.max_code_bytes:
+        raise ApiError(413, f"'{name}' is {size} bytes, limit {limits.max_code_bytes}")
+    return value
+
+
+def check_tags(value: Any, limits: Limits) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):  # "a, b" from hand-written clients
+        value = [t for t in value.split(",")]
+    if not isinstance(value, list):
+        raise ApiError(400, "'tags' must be a list of strings")
+    tags: list[str] = []
+    for item in value:
+        tag = check_text("tags", item, MAX_TAG_CHARS, required=False)
+        if tag and tag not in tags:
+            tags.append(tag)
+    if len(tags) > limits.max_tags:
+        raise ApiError(413, f"too many tags: {len(tags)}, limit {limits.max_tags}")
+    return tuple(tags)

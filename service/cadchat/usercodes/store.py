@@ -1,0 +1,290 @@
+"""The user-code store the service talks to: an in-memory view of the directory, kept in step
+with it by one writer at a time.
+
+Reads are served from memory, which changes only after the files are committed, so a reader
+never sees a half-written code. Mutations take an asyncio.Lock (one process owns the directory,
+see DiskStore.acquire), do their file I/O in the app's executor, and are shielded from request
+cancellation so memory and disk cannot part ways when a client hangs up mid-save.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from cadchat.library.model import Command
+from cadchat.usercodes import legacy
+from cadchat.usercodes.disk import DiskStore, OpenReport
+from cadchat.usercodes.model import (
+    MAX_ID,
+    Limits,
+    UserCode,
+    check_code,
+    check_tags,
+    check_text,
+    now_iso,
+)
+from cadchat.usercodes.popularity import (
+    LIBRARY_USAGE_FILE,
+    Counts,
+    dump_library_usage,
+    load_library_usage,
+)
+from cadchat.web_json import ApiError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+USER_CODE_SOURCE = "user_codes"
+
+
+def as_command(code: UserCode) -> Command:
+    """How a saved code joins retrieval."""
+    return Command(
+        name=code.command,
+        description=code.description,
+        type="user_program",
+        source=USER_CODE_SOURCE,
+        file=code.filename,
+        date=code.created_at[:10],
+        id=code.id,
+    )
+
+
+class UserCodeStore:
+    def __init__(
+        self,
+        directory: Path,
+        limits: Limits,
+        *,
+        on_put: Callable[[Command], None] | None = None,
+        on_remove: Callable[[int], Any] | None = None,
+    ) -> None:
+        self.disk = DiskStore(directory)
+        self.limits = limits
+        self._on_put = on_put
+        self._on_remove = on_remove
+        self._codes: dict[int, UserCode] = {}
+        self._library_usage: dict[str, Counts] = {}
+        self._highest = 0
+        self._persisted_highest = 0
+        self._lock = asyncio.Lock()
+        self._executor: Executor | None = None
+        self.version = 0  # bumped on every change: response caches key on it
+        self._cache: dict[str, tuple[int, Any]] = {}
+        self.open_report = OpenReport()
+        self.import_report: legacy.ImportReport | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def open(self, executor: Executor | None, *, import_legacy: bool = True) -> None:
+        self._executor = executor
+        await self._run(self.disk.acquire)
+        try:
+            await self._run(self._open_sync, import_legacy)
+        except BaseException:
+            await self._run(self.disk.release)
+            raise
+        for code in self._codes.values():
+            self._put(code)
+        log.info("user codes: %s", self.open_report.summary())
+
+    def _open_sync(self, import_legacy: bool) -> None:
+        codes, highest, report = self.disk.open()
+        self.open_report = report
+        self._persisted_highest = highest
+        legacy_file = self.disk.directory / legacy.LEGACY_INDEX
+        if import_legacy and legacy_file.is_file() and not legacy.already_imported(self.disk, legacy_file):
+            result = legacy.import_into(self.disk, codes, highest, legacy_file, self.limits)
+            self.import_report = result.report
+            highest = result.highest
+            for line in result.report.lines():
+                log.info("legacy import: %s", line)
+        self._codes = codes
+        self._highest = highest
+        self._library_usage = load_library_usage(self.disk.read_json(LIBRARY_USAGE_FILE, {}))
+
+    async def close(self) -> None:
+        async with self._lock:
+            await self._run(self.disk.release)
+
+    # -- reads (memory only) -------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._codes)
+
+    def get(self, code_id: int) -> UserCode | None:
+        return self._codes.get(code_id)
+
+    def all(self) -> list[UserCode]:
+        return [self._codes[k] for k in sorted(self._codes)]
+
+    def library_usage(self) -> dict[str, Counts]:
+        return dict(self._library_usage)
+
+    def total_usage(self) -> int:
+        return sum(c.usage_count for c in self._codes.values()) + sum(
+            c.usage_count for c in self._library_usage.values()
+        )
+
+    def cached(self, name: str, build: Callable[[], T]) -> T:
+        """`build()` once per store version: the full list is rebuilt only after a change."""
+        hit = self._cache.get(name)
+        if hit is not None and hit[0] == self.version:
+            return hit[1]
+        value = build()
+        self._cache[name] = (self.version, value)
+        return value
+
+    def search(self, text: str) -> list[UserCode]:
+        """Case-insensitive substring match on command, description and tags (the /v1 `q`)."""
+        needle = text.strip().casefold()
+        if not needle:
+            return self.all()
+        return [
+            c
+            for c in self.all()
+            if needle in c.command.casefold()
+            or needle in c.description.casefold()
+            or any(needle in t.casefold() for t in c.tags)
+        ]
+
+    # -- mutations -----------------------------------------------------------------------------
+
+    async def create(
+        self,
+        *,
+        command: Any,
+        description: Any,
+        code: Any,
+        tags: Any = None,
+        origin: str = "api",
+        require_description: bool = True,
+    ) -> UserCode:
+        fields = self._check(command, description, code, tags, require_description)
+        return await self._mutate(self._create, fields, origin)
+
+    async def _create(self, fields: dict[str, Any], origin: str) -> UserCode:
+        if len(self._codes) >= self.limits.max_count:
+            raise ApiError(400, f"the user-code store is full ({self.limits.max_count} codes)")
+        if self._highest >= MAX_ID:
+            raise ApiError(400, "no user-code ids left")
+        stamp = now_iso()
+        code = UserCode(id=self._highest + 1, created_at=stamp, updated_at=stamp, origin=origin, **fields)
+        await self._run(self.disk.write, code)
+        self._highest = code.id
+        self._commit(code)
+        return code
+
+    async def update(self, code_id: int, changes: dict[str, Any], *, partial: bool) -> UserCode:
+        """PUT (partial=False: command, description and code required) or PATCH."""
+        return await self._mutate(self._update, code_id, changes, partial)
+
+    async def _update(self, code_id: int, changes: dict[str, Any], partial: bool) -> UserCode:
+        # Merged under the lock: two PATCHes of different fields must not undo each other.
+        current = self._require(code_id)
+
+        def pick(name: str, old: Any) -> Any:
+            return changes.get(name, old if partial else None)
+
+        fields = self._check(
+            pick("command", current.command),
+            pick("description", current.description),
+            pick("code", current.code),
+            pick("tags", list(current.tags)),
+            False,  # only the contract's save insists on a description
+        )
+        updated = current.with_changes(updated_at=now_iso(), **fields)
+        await self._run(self.disk.write, updated, code_changed=updated.code != current.code)
+        self._commit(updated)
+        return updated
+
+    async def delete(self, code_id: int) -> UserCode:
+        return await self._mutate(self._delete, code_id)
+
+    async def _delete(self, code_id: int) -> UserCode:
+        current = self._require(code_id)
+        remember = self._highest if self._highest > self._persisted_highest else None
+        await self._run(self.disk.delete, code_id, remember)
+        if remember is not None:
+            self._persisted_highest = remember
+        del self._codes[code_id]
+        self.version += 1
+        if self._on_remove:
+            self._on_remove(code_id)
+        return current
+
+    async def record_use(self, code_id: int, success: bool) -> UserCode:
+        return await self._mutate(self._record_use, code_id, success)
+
+    async def _record_use(self, code_id: int, success: bool) -> UserCode:
+        current = self._require(code_id)
+        updated = current.with_changes(
+            usage_count=current.usage_count + 1, success_count=current.success_count + int(success)
+        )
+        await self._run(self.disk.write, updated, code_changed=False)
+        self._codes[code_id] = updated
+        self.version += 1
+        return updated
+
+    async def record_library_use(self, command: Command, success: bool) -> Counts:
+        return await self._mutate(self._record_library_use, command.key, success)
+
+    async def _record_library_use(self, key: str, success: bool) -> Counts:
+        usage = dict(self._library_usage)
+        usage[key] = usage.get(key, Counts()).add(success)
+        await self._run(self.disk.write_json, LIBRARY_USAGE_FILE, dump_library_usage(usage))
+        self._library_usage = usage
+        self.version += 1
+        return usage[key]
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _check(self, command: Any, description: Any, code: Any, tags: Any, require_description: bool):
+        limits = self.limits
+        return {
+            "command": check_text("command", command, limits.max_command_chars),
+            "description": check_text(
+                "description",
+                description,
+                limits.max_description_chars,
+                required=require_description,
+                multiline=True,
+            ),
+            "code": check_code(code, limits),
+            "tags": check_tags(tags, limits),
+        }
+
+    def _require(self, code_id: int) -> UserCode:
+        code = self._codes.get(code_id)
+        if code is None:
+            raise ApiError(404, f"user code {code_id} not found")
+        return code
+
+    def _commit(self, code: UserCode) -> None:
+        self._codes[code.id] = code
+        self.version += 1
+        self._put(code)
+
+    def _put(self, code: UserCode) -> None:
+        if self._on_put:
+            self._on_put(as_command(code))
+
+    async def _mutate(self, operation: Callable[..., Awaitable[T]], *args: Any) -> T:
+        async def locked() -> T:
+            async with self._lock:
+                return await operation(*args)
+
+        # shield: once a write has started, finish it and its memory update even if the
+        # request is cancelled; the caller may go, the store stays consistent.
+        return await asyncio.shield(locked())
+
+    async def _run(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        if kwargs:
+            return await loop.run_in_executor(self._executor, lambda: function(*args, **kwargs))
+        return await loop.run_in_executor(self._executor, function, *args)
