@@ -242,3 +242,33 @@ async def test_metrics_label_by_route_template(client) -> None:
     assert "/api/codes/123456" not in text
     assert 'route="unmatched"' in text and "/no/such/path" not in text
     assert "cadchat_library_commands" in text
+
+
+async def test_query_answers_are_cached_until_the_catalog_changes(client) -> None:
+    from cadchat.keys import CATALOG, QUERY_CACHE
+    from cadchat.library.model import Command
+
+    cache = client.app[QUERY_CACHE]
+    first = await (await client.post("/api/query", json={"requirement": "画楼梯踏步"})).json()
+    again = await (await client.post("/api/query", json={"requirement": "画楼梯踏步"})).json()
+    assert again == first and cache.hits == 1
+    client.app[CATALOG].put_user_program(
+        Command(name="STAIRS", description="画楼梯踏步：自动生成楼梯", type="user_program", id=3)
+    )
+    changed = await (await client.post("/api/query", json={"requirement": "画楼梯踏步"})).json()
+    assert changed["result"]["code"]["command"] == "STAIRS"
+    assert cache.hits == 1
+
+
+def test_lru_evicts_least_recently_used() -> None:
+    from cadchat.lru import LRU
+
+    lru: LRU[str, int] = LRU(2)
+    lru.put("a", 1)
+    lru.put("b", 2)
+    assert lru.get("a") == 1
+    lru.put("c", 3)
+    assert lru.get("b") is None and lru.get("a") == 1 and lru.get("c") == 3
+    off: LRU[str, int] = LRU(0)
+    off.put("a", 1)
+    assert off.get("a") is None and len(off) == 0

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from cadchat.usercodes.disk import DiskStore, StoreLocked
 from cadchat.usercodes.fsutil import atomic_write, temp_name
 from cadchat.usercodes.model import Limits, UserCode, parse_id
@@ -83,7 +82,7 @@ def test_recovery_of_every_crash_point(disk):
 def test_missing_lsp_is_rewritten_from_the_record(disk):
     disk.write(code(1, "(a)\n(b)"))
     (disk.directory / "code-0000001.lsp").unlink()
-    codes, _, report = disk.open()
+    _, _, report = disk.open()
     assert report.lsp_restored == ["code-0000001.lsp"]
     assert (disk.directory / "code-0000001.lsp").read_bytes() == b"(a)\n(b)"
 

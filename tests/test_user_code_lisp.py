@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from cadchat.usercodes.lisp import check_balance, command_name, preview
 
 
@@ -15,7 +14,7 @@ from cadchat.usercodes.lisp import check_balance, command_name, preview
         ("(defun helper (x) x)\n(defun c:MAIN () (helper 1))", "MAIN"),
         ("(defun helper (x) x)", "helper"),
         ('; (defun c:COMMENTED ()\n(princ "(defun c:INSTRING ()")', ""),
-        (';| (defun c:BLOCK () |;\n(defun c:REAL ()', "REAL"),
+        (";| (defun c:BLOCK () |;\n(defun c:REAL ()", "REAL"),
         ("(princ)", ""),
     ],
 )

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from cadchat.app import create_app
 from cadchat.keys import CATALOG, USER_CODES
 
-CODE = '(defun c:DRAWRING (/ p)\r\n  (setq p (getpoint "\\n圆心: "))\r\n  (command "_.CIRCLE" p 10)\r\n  (princ)\r\n)\r\n'
+CODE = (
+    '(defun c:DRAWRING (/ p)\r\n  (setq p (getpoint "\\n圆心: "))\r\n'
+    '  (command "_.CIRCLE" p 10)\r\n  (princ)\r\n)\r\n'
+)
 
 
 @pytest.fixture
@@ -40,7 +42,9 @@ async def test_save_list_get_delete_round_trip(cli, settings):
     assert listed["success"] is True
     [item] = listed["codes"]
     assert {"id", "command", "description", "filename", "timestamp", "lisp_code"} <= set(item)
-    assert item["lisp_code"] == CODE and item["command"] == "DRAWRING" and item["filename"] == "code-0000001.lsp"
+    assert (
+        item["lisp_code"] == CODE and item["command"] == "DRAWRING" and item["filename"] == "code-0000001.lsp"
+    )
 
     got = await (await cli.get(f"/api/user_codes/get/{code_id}")).json()
     assert got["success"] is True
@@ -129,7 +133,9 @@ async def test_limits_are_configurable_and_answered_413_or_400(aiohttp_client, m
 
 async def test_body_over_max_body_bytes_is_413(aiohttp_client, make_settings):
     cli = await aiohttp_client(create_app(make_settings(watch=False, max_body_bytes=2048)))
-    resp = await cli.post("/api/user_codes/save", json={"code": "x" * 5000, "command": "X", "description": "d"})
+    resp = await cli.post(
+        "/api/user_codes/save", json={"code": "x" * 5000, "command": "X", "description": "d"}
+    )
     assert resp.status == 413 and (await resp.json())["success"] is False
 
 
@@ -226,7 +232,9 @@ async def test_preview_takes_command_from_defun_and_reports_balance(cli):
     assert preview["balanced"] is True and preview["warnings"] == []
 
     broken = await (
-        await cli.post("/api/user_codes/preview", json={"code": '(defun c:X ()\n (princ "oops)\n', "command": "Y"})
+        await cli.post(
+            "/api/user_codes/preview", json={"code": '(defun c:X ()\n (princ "oops)\n', "command": "Y"}
+        )
     ).json()
     assert broken["command"] == "Y"
     assert broken["preview"]["balanced"] is False

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from cadchat.app import create_app
 
 
@@ -23,7 +22,9 @@ async def test_create_returns_201_location_and_the_resource(cli):
     resp, body = await create(cli, tags=["圆"])
     assert resp.headers["Location"] == f"/v1/codes/{body['id']}"
     assert body["code"] == "(defun c:RING () (princ))\n" and body["tags"] == ["圆"]
-    assert body["usage_count"] == 0 and body["success_rate"] == 0.0 and body["created_at"] == body["updated_at"]
+    assert (
+        body["usage_count"] == 0 and body["success_rate"] == 0.0 and body["created_at"] == body["updated_at"]
+    )
     fetched = await (await cli.get(resp.headers["Location"])).json()
     assert fetched == body
     # Same store as the contract routes.

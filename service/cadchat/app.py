@@ -11,9 +11,10 @@ from aiohttp import web
 
 from cadchat.catalog import Catalog
 from cadchat.config import BUNDLED_LIBRARY_NAMES, LEGACY_LIBRARY_NAMES, Settings, bundled_library_dir
-from cadchat.keys import CATALOG, EXECUTOR, LIBRARY, METRICS, SETTINGS, STARTED_AT, WATCHER
+from cadchat.keys import CATALOG, EXECUTOR, LIBRARY, METRICS, QUERY_CACHE, SETTINGS, STARTED_AT, WATCHER
 from cadchat.library.store import LibrarySources, LibraryStore
 from cadchat.library.watcher import LibraryWatcher
+from cadchat.lru import LRU
 from cadchat.metrics import Metrics
 from cadchat.middlewares import observe
 from cadchat.routes import setup_routes
@@ -80,6 +81,7 @@ def create_app(settings: Settings) -> web.Application:
     app[METRICS] = Metrics()
     app[LIBRARY] = LibraryStore(library_sources(settings))
     app[CATALOG] = Catalog(app[LIBRARY])
+    app[QUERY_CACHE] = LRU(settings.query_cache_size)
     app[METRICS].user_programs.set_function(lambda: len(app[CATALOG].user_programs))
     app.cleanup_ctx.extend([_executor_ctx, _library_ctx])
     # --- user code storage (issue 3): append its cleanup_ctx below this line ---
@@ -87,5 +89,8 @@ def create_app(settings: Settings) -> web.Application:
 
     install_user_codes(app)
     # --- chat (issue 4): append its cleanup_ctx below this line ---
+    from cadchat.chat.setup import chat_ctx
+
+    app.cleanup_ctx.append(chat_ctx)
     setup_routes(app)
     return app

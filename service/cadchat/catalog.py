@@ -16,6 +16,12 @@ class Catalog:
     def __init__(self, library: LibraryStore) -> None:
         self._library = library
         self.user_programs: SearchIndex[Command] = SearchIndex()
+        self._user_changes = 0
+
+    @property
+    def generation(self) -> tuple[int, int]:
+        """Changes whenever any answer could change: a library swap or a user program edit."""
+        return (self._library.current.version, self._user_changes)
 
     @property
     def library(self) -> Library:
@@ -27,11 +33,13 @@ class Catalog:
 
     def put_user_program(self, command: Command) -> None:
         """Add or replace a saved user code; it is searchable from the next request on."""
+        self._user_changes += 1
         self.user_programs.add(
             command.id, command, document_features(command.name, command.aliases, command.description)
         )
 
     def remove_user_program(self, code_id: int | str) -> bool:
+        self._user_changes += 1
         return self.user_programs.remove(code_id)
 
     def __len__(self) -> int:

@@ -45,6 +45,7 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     match_threshold: float = 0.2
     search_limit: int = 10
+    query_cache_size: int = 4096
     llm_provider: str = "auto"
     llm_model: str = "qwen-plus"
     dashscope_api_key: str = field(default="", repr=False)
@@ -181,6 +182,7 @@ ENVIRONMENT: dict[str, tuple[tuple[str, ...], Callable[[str], Any]]] = {
     "max_body_bytes": (("CADCHAT_MAX_BODY_BYTES",), _int_range(1024, 1024**3)),
     "match_threshold": (("CADCHAT_MATCH_THRESHOLD",), _float_range(0.0, 1.0)),
     "search_limit": (("CADCHAT_SEARCH_LIMIT",), _int_range(1, 100)),
+    "query_cache_size": (("CADCHAT_QUERY_CACHE_SIZE",), _int_range(0, 1_000_000)),
     "llm_provider": (("CADCHAT_LLM_PROVIDER",), _choice(*PROVIDERS)),
     "llm_model": (("CADCHAT_LLM_MODEL",), _text),
     "dashscope_api_key": (("DASHSCOPE_API_KEY",), _text),

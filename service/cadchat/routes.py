@@ -42,5 +42,8 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_patch("/v1/codes/{id}", codes_v1.patch)
     app.router.add_delete("/v1/codes/{id}", codes_v1.delete)
     # --- chat (issue 4): add routes below this line ---
+    from cadchat.handlers import chat
+
+    app.router.add_post("/api/chat", chat.chat)
 
     app.router.add_get("/metrics", make_aiohttp_handler(app[METRICS].registry))

@@ -16,8 +16,21 @@ OFFLINE_ENGINE = "cadchat-offline-ngram"
 
 
 def llm_state(app: web.Application) -> dict[str, Any]:
-    """The chat provider in use; offline until a DashScope key and provider are configured."""
-    return {"provider": "offline", "model": None, "available": False}
+    """The chat provider in use (offline until a DashScope key is configured), whether the LLM can
+    be used now (breaker not open, budget left) and whether the last upstream call got through."""
+    from cadchat.keys import CHAT
+
+    service = app.get(CHAT)
+    if service is None:  # before start-up finished
+        return {"provider": "offline", "model": None, "available": False, "reachable": None}
+    return service.state()
+
+
+def _dense(app: web.Application) -> Any:
+    from cadchat.keys import CHAT
+
+    service = app.get(CHAT)
+    return service.retriever if service is not None else None
 
 
 def health(app: web.Application) -> dict[str, Any]:
@@ -69,8 +82,8 @@ def stats(app: web.Application) -> dict[str, Any]:
         "total_usage": app[USER_CODES].total_usage() if USER_CODES in app else 0,
         "total_commands": len(catalog.library.commands),
         "rag_enabled": True,
-        "rag_provider": "offline",
-        "embedding_model": None,
+        "rag_provider": "dashscope+offline" if _dense(app) is not None else "offline",
+        "embedding_model": _dense(app).model if _dense(app) is not None else None,
         "file_watcher_enabled": WATCHER in app,
         "engine": OFFLINE_ENGINE,
         "model": llm["model"],
@@ -93,6 +106,20 @@ def models(app: web.Application) -> dict[str, Any]:
                 "available": True,
                 "description": "离线检索答案，无需网络",
             },
+            *(
+                [
+                    {
+                        "id": llm["model"],
+                        "provider": llm["provider"],
+                        "available": llm["available"],
+                        "description": "Bailian 应用"
+                        if llm["provider"] == "bailian"
+                        else "通义千问（DashScope）",
+                    }
+                ]
+                if llm["provider"] != "offline"
+                else []
+            ),
         ],
         "active": llm,
     }

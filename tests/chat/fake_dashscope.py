@@ -109,7 +109,7 @@ class FakeDashScope:
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", port)
         await site.start()
-        sockets = site._server.sockets  # type: ignore[union-attr]  # noqa: SLF001
+        sockets = site._server.sockets  # type: ignore[union-attr]
         self.url = f"http://127.0.0.1:{sockets[0].getsockname()[1]}/api/v1"
         return self.url
 
@@ -120,14 +120,18 @@ class FakeDashScope:
 
     # --- protocol ------------------------------------------------------------------------------
 
-    async def _preamble(self, request: web.Request, kind: str) -> tuple[dict[str, Any], web.Response | None, Fault | None]:
+    async def _preamble(
+        self, request: web.Request, kind: str
+    ) -> tuple[dict[str, Any], web.Response | None, Fault | None]:
         raw = await request.read()
         try:
             body = json.loads(raw)
         except ValueError:
             body = None
         if self.record:
-            self.requests.append({"path": request.path, "kind": kind, "headers": dict(request.headers), "body": body})
+            self.requests.append(
+                {"path": request.path, "kind": kind, "headers": dict(request.headers), "body": body}
+            )
         if request.headers.get("Authorization") != f"Bearer {self.api_key}":
             return {}, self._error(401), None
         if not isinstance(body, dict) or not isinstance(body.get("input"), dict):
@@ -171,10 +175,16 @@ class FakeDashScope:
 
         def envelope(text: str, finish: str, out_tokens: int, rid: str) -> dict[str, Any]:
             if message_format:
-                output = {"choices": [{"finish_reason": finish, "message": {"role": "assistant", "content": text}}]}
+                output = {
+                    "choices": [{"finish_reason": finish, "message": {"role": "assistant", "content": text}}]
+                }
             else:
                 output = {"text": text, "finish_reason": finish}
-            usage = {"input_tokens": in_tokens, "output_tokens": out_tokens, "total_tokens": in_tokens + out_tokens}
+            usage = {
+                "input_tokens": in_tokens,
+                "output_tokens": out_tokens,
+                "total_tokens": in_tokens + out_tokens,
+            }
             return {"output": output, "usage": usage, "request_id": rid}
 
         return await self._answer(request, fault, envelope, incremental)
@@ -188,19 +198,32 @@ class FakeDashScope:
         session = body["input"].get("session_id") or uuid.uuid4().hex
 
         def envelope(text: str, finish: str, out_tokens: int, rid: str) -> dict[str, Any]:
-            output = {"text": text, "finish_reason": finish, "session_id": session, "thoughts": None,
-                      "doc_references": None}
-            usage = {"models": [{"model_id": "qwen-plus", "input_tokens": in_tokens, "output_tokens": out_tokens}]}
+            output = {
+                "text": text,
+                "finish_reason": finish,
+                "session_id": session,
+                "thoughts": None,
+                "doc_references": None,
+            }
+            usage = {
+                "models": [{"model_id": "qwen-plus", "input_tokens": in_tokens, "output_tokens": out_tokens}]
+            }
             return {"output": output, "usage": usage, "request_id": rid}
 
         return await self._answer(request, fault, envelope, incremental)
 
-    async def _answer(self, request: web.Request, fault: Fault | None, envelope, incremental: bool) -> web.StreamResponse:
+    async def _answer(
+        self, request: web.Request, fault: Fault | None, envelope, incremental: bool
+    ) -> web.StreamResponse:
         rid = str(uuid.uuid4())
         pieces = self._pieces(self.reply)
         if request.headers.get("X-DashScope-SSE", "").lower() != "enable":
-            return web.json_response(envelope(self.reply, "stop", len(pieces), rid), headers={"x-request-id": rid})
-        response = web.StreamResponse(headers={"Content-Type": "text/event-stream;charset=UTF-8", "x-request-id": rid})
+            return web.json_response(
+                envelope(self.reply, "stop", len(pieces), rid), headers={"x-request-id": rid}
+            )
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream;charset=UTF-8", "x-request-id": rid}
+        )
         await response.prepare(request)
         self.streams_started += 1
         finished = False
@@ -215,20 +238,27 @@ class FakeDashScope:
                 sent += piece
                 last = number == len(pieces)
                 chunk = envelope(piece if incremental else sent, "stop" if last else "null", number, rid)
-                await response.write(f"id:{number}\nevent:result\n:HTTP_STATUS/200\ndata:{json.dumps(chunk, ensure_ascii=False)}\n\n".encode())
+                data = json.dumps(chunk, ensure_ascii=False)
+                await response.write(f"id:{number}\nevent:result\n:HTTP_STATUS/200\ndata:{data}\n\n".encode())
             if fault is not None:
                 n = cut + 1
                 if fault.kind == "midstream_error":
-                    frame = {"code": "InternalError", "message": "Internal server error mid-stream.", "request_id": rid}
-                    await response.write(f"id:{n}\nevent:error\n:HTTP_STATUS/500\ndata:{json.dumps(frame)}\n\n".encode())
+                    frame = {
+                        "code": "InternalError",
+                        "message": "Internal server error mid-stream.",
+                        "request_id": rid,
+                    }
+                    await response.write(
+                        f"id:{n}\nevent:error\n:HTTP_STATUS/500\ndata:{json.dumps(frame)}\n\n".encode()
+                    )
                 elif fault.kind == "malformed_sse":
-                    await response.write(f"id:{n}\nevent:result\ndata:{{\"output\": {{\"choices\": [truncated\n\n".encode())
+                    await response.write(
+                        f'id:{n}\nevent:result\ndata:{{"output": {{"choices": [truncated\n\n'.encode()
+                    )
                 elif fault.kind == "hang_mid_stream":
                     await asyncio.sleep(3600)
             await response.write_eof()
             finished = True
-        except (ConnectionResetError, asyncio.CancelledError):
-            raise
         finally:
             if finished:
                 self.streams_completed += 1
@@ -249,7 +279,9 @@ class FakeDashScope:
         rid = str(uuid.uuid4())
         out = [{"text_index": i, "embedding": embed(t, dimension)} for i, t in enumerate(texts)]
         tokens = sum(max(1, len(t) // 2) for t in texts)
-        return web.json_response({"output": {"embeddings": out}, "usage": {"total_tokens": tokens}, "request_id": rid})
+        return web.json_response(
+            {"output": {"embeddings": out}, "usage": {"total_tokens": tokens}, "request_id": rid}
+        )
 
 
 def embed(text: str, dimension: int) -> list[float]:

@@ -56,7 +56,9 @@ def paren_depth(code: str) -> int:
 def _from_code(code: str) -> LispCode:
     code = code.strip("\n").rstrip()
     names = tuple(dict.fromkeys("c:" + m for m in _DEFUN_C.findall(code)))
-    return LispCode(code=code, command=names[0] if names else None, commands=names, balanced=paren_depth(code) == 0)
+    return LispCode(
+        code=code, command=names[0] if names else None, commands=names, balanced=paren_depth(code) == 0
+    )
 
 
 def _bare_defun(text: str) -> str | None:

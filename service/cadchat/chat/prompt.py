@@ -22,7 +22,8 @@ INSTRUCTIONS = {
     ),
     "answer": (
         "请用中文解释如何完成这个需求：要用哪些命令、按什么步骤操作。"
-        "如果用一个 AutoLISP 程序能明显省事，再附上一个完整的代码块（用 ```lisp 包围，用 (defun c:命令名 ...) 定义）。"
+        "如果用一个 AutoLISP 程序能明显省事，再附上一个完整的代码块"
+        "（用 ```lisp 包围，用 (defun c:命令名 ...) 定义）。"
     ),
 }
 
@@ -44,7 +45,10 @@ def context_block(items: Sequence[ContextItem]) -> str:
     for number, item in enumerate(items, start=1):
         c = item.command
         kind = {"basic": "基础命令", "lisp": "LISP 扩展", "user_program": "用户程序"}.get(c.type, c.type)
-        lines.append(f"{number}. {c.name} [{kind}，相关度 {item.similarity:.2f}]：{c.description}；运行：{_how_to_run(item)}")
+        lines.append(
+            f"{number}. {c.name} [{kind}，相关度 {item.similarity:.2f}]：{c.description}；"
+            f"运行：{_how_to_run(item)}"
+        )
         if item.code and used < MAX_CONTEXT_CHARS:
             code = item.code[:MAX_CODE_CHARS]
             used += len(code)
@@ -62,9 +66,19 @@ def build_prompt(message: str, history: Sequence[Turn], mode: str, items: Sequen
     messages.append({"role": "user", "content": user})
     # Bailian apps take one prompt (the app holds its own system prompt); prior turns go inline.
     past = "\n".join(f"{'用户' if t.role == 'user' else '助手'}：{t.content}" for t in history)
-    text = "\n\n".join(part for part in (INSTRUCTIONS[mode], context_block(items), past and "此前的对话：\n" + past,
-                                          f"用户需求：{message}") if part)
-    return Prompt(mode=mode, system=system, messages=tuple(messages), text=text, context=tuple(items), question=message)
+    text = "\n\n".join(
+        part
+        for part in (
+            INSTRUCTIONS[mode],
+            context_block(items),
+            past and "此前的对话：\n" + past,
+            f"用户需求：{message}",
+        )
+        if part
+    )
+    return Prompt(
+        mode=mode, system=system, messages=tuple(messages), text=text, context=tuple(items), question=message
+    )
 
 
 def offline_answer(prompt: Prompt, *, reason: str = "") -> str:
@@ -75,12 +89,16 @@ def offline_answer(prompt: Prompt, *, reason: str = "") -> str:
     if not items:
         return (
             f"{head}\n命令库里没有找到与“{prompt.question}”相关的命令。"
-            "请换一种说法描述要完成的操作，例如“修剪多余的线”“画一个半径 50 的圆”，或直接输入命令名（如 TRIM）。"
+            "请换一种说法描述要完成的操作，例如“修剪多余的线”“画一个半径 50 的圆”，"
+            "或直接输入命令名（如 TRIM）。"
         )
     lines = [head, f"与“{prompt.question}”最相关的命令："]
     for number, item in enumerate(items[:5], start=1):
         c = item.command
-        lines.append(f"{number}. {c.name}：{c.description}（相关度 {item.similarity:.2f}）。运行：{_how_to_run(item)}。")
+        lines.append(
+            f"{number}. {c.name}：{c.description}（相关度 {item.similarity:.2f}）。"
+            f"运行：{_how_to_run(item)}。"
+        )
     with_code = next((i for i in items if i.code), None)
     if with_code is not None:
         lines.append(f"\n你保存的程序 {with_code.command.name} 与需求匹配，代码如下：")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from cadchat import answers
-from cadchat.keys import CATALOG, EXECUTOR, LIBRARY, METRICS, SETTINGS
-from cadchat.web_json import ApiError, int_param, json_object, json_response, not_found, text_field
+from cadchat.keys import CATALOG, EXECUTOR, LIBRARY, METRICS, QUERY_CACHE, SETTINGS
+from cadchat.web_json import ApiError, dumps, int_param, json_object, json_response, not_found, text_field
 
 MAX_NEED_CHARS = 2000
 
@@ -14,10 +14,18 @@ MAX_NEED_CHARS = 2000
 async def query(request: web.Request) -> web.Response:
     body = await json_object(request)
     requirement = text_field(body, "requirement", max_length=MAX_NEED_CHARS)
-    settings = request.app[SETTINGS]
-    answer = answers.query_answer(request.app[CATALOG], requirement, threshold=settings.match_threshold)
-    request.app[METRICS].queries.labels(str(answer["matched"]).lower()).inc()
-    return json_response(answer)
+    app = request.app
+    catalog = app[CATALOG]
+    # The answer is a pure function of the catalog's state and the need, and clients repeat
+    # needs ("画圆") all day: serve the same bytes until the library or a user program changes.
+    key = (catalog.generation, requirement)
+    cached = app[QUERY_CACHE].get(key)
+    if cached is None:
+        answer = answers.query_answer(catalog, requirement, threshold=app[SETTINGS].match_threshold)
+        cached = (answer["matched"], dumps(answer).encode())
+        app[QUERY_CACHE].put(key, cached)
+    app[METRICS].queries.labels("true" if cached[0] else "false").inc()
+    return web.Response(body=cached[1], content_type="application/json")
 
 
 async def search_post(request: web.Request) -> web.Response:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from array import array
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
@@ -188,24 +189,24 @@ class FrozenIndex(Generic[T]):
     def __init__(self, items: Iterable[tuple[object, T, Mapping[str, float]]]) -> None:
         self._entries: list[T] = []
         self._ordinal: dict[object, int] = {}
-        postings: dict[str, tuple[list[int], list[float]]] = {}
+        self._feature_ids: dict[str, int] = {}
+        # Built as flat C arrays (12 bytes a posting), not lists of Python numbers: a 10,000
+        # command library has ~10^6 postings, and a process keeps its peak heap as RSS.
+        fids, docs, weights = array("i"), array("i"), array("f")
         for key, entry, features in items:
             ordinal = len(self._entries)
             self._entries.append(entry)
             self._ordinal[key] = ordinal
             for feature, weight in features.items():
-                docs, weights = postings.setdefault(feature, ([], []))
+                fids.append(self._feature_ids.setdefault(feature, len(self._feature_ids)))
                 docs.append(ordinal)
                 weights.append(weight)
-        self._feature_ids = {feature: i for i, feature in enumerate(postings)}
-        sizes = np.fromiter((len(d) for d, _ in postings.values()), dtype=np.int64, count=len(postings))
-        self._indptr = np.zeros(len(postings) + 1, dtype=np.int64)
-        np.cumsum(sizes, out=self._indptr[1:])
-        total = int(self._indptr[-1])
-        self._docs = np.fromiter((o for d, _ in postings.values() for o in d), dtype=np.int32, count=total)
-        self._weights = np.fromiter(
-            (w for _, ws in postings.values() for w in ws), dtype=np.float32, count=total
-        )
+        fid_array = np.frombuffer(fids, dtype=np.int32)
+        order = np.argsort(fid_array, kind="stable")
+        self._docs = np.frombuffer(docs, dtype=np.int32)[order]
+        self._weights = np.frombuffer(weights, dtype=np.float32)[order]
+        self._indptr = np.zeros(len(self._feature_ids) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(fid_array, minlength=len(self._feature_ids)), out=self._indptr[1:])
 
     def __len__(self) -> int:
         return len(self._entries)

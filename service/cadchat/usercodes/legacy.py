@@ -97,8 +97,8 @@ class ImportReport:
         ]
         out += [f"imported line {ln} as id {i}: {cmd}" for ln, i, cmd in self.imported]
         out += [f"already present line {ln} (id {i}): {cmd}" for ln, i, cmd in self.present]
-        out += [f"NOT RECOVERED {n}" for n in self.unrecovered]
-        out += [f"warning {n}" for n in self.warnings]
+        out += [f"NOT RECOVERED {n}" for n in sorted(self.unrecovered, key=lambda n: n.line)]
+        out += [f"warning {n}" for n in sorted(self.warnings, key=lambda n: n.line)]
         return out
 
     def as_dict(self) -> dict[str, Any]:
@@ -174,6 +174,8 @@ def parse(text: str) -> tuple[list[Entry], list[Note]]:
         if entry is not None:
             if inline is not None:
                 inline.code = _body(inline.code)
+            if entry.shape == "inline" and raw != body:
+                entry.code += "\r"  # kept until we know whether a continuation line follows
             entries.append(entry)
             inline = entry if entry.shape == "inline" else None
             continue

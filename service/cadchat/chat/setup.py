@@ -1,0 +1,162 @@
+"""Chat's resources, created and closed in the app's cleanup_ctx: the provider chosen by settings
+(with its aiohttp session or SDK client), the token budget file, dense retrieval, the service."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from cadchat.chat.guards import TokenBudget
+from cadchat.chat.metrics import ChatMetrics
+from cadchat.chat.providers import BailianProvider, ConnectTimeoutConnector, DashScopeProvider, Provider
+from cadchat.chat.service import ChatService
+from cadchat.config import Settings
+from cadchat.keys import CATALOG, CHAT, EXECUTOR, METRICS, SETTINGS, USER_CODES
+from cadchat.library.model import Command
+
+log = logging.getLogger(__name__)
+BUDGET_FILE = "chat_budget.json"
+BUDGET_SAVE_INTERVAL = 10.0
+
+
+def stored_code(app: web.Application, command: Command) -> str | None:
+    """The code the user-code store (issue 3) holds for a user program, when the store is there."""
+    store = app.get(USER_CODES)
+    if store is None or not isinstance(command.id, int):
+        return None
+    code = store.get(command.id)
+    return code.code if code is not None and code.command == command.name else None
+
+
+def choose_provider(settings: Settings) -> tuple[str, str]:
+    """(provider, why): `auto` is bailian with a key and an app id, dashscope with a key, else offline."""
+    wanted = settings.llm_provider
+    key = bool(settings.dashscope_api_key)
+    if wanted == "offline":
+        return "offline", "CADCHAT_LLM_PROVIDER=offline"
+    if not key:
+        why = "no DASHSCOPE_API_KEY configured"
+        if wanted != "auto":
+            log.error("CADCHAT_LLM_PROVIDER=%s but %s: answering offline", wanted, why)
+        return "offline", why
+    if wanted == "bailian" and not settings.bailian_app_id:
+        log.error("CADCHAT_LLM_PROVIDER=bailian but BAILIAN_APP_ID is not set: answering offline")
+        return "offline", "no BAILIAN_APP_ID configured"
+    if wanted == "auto":
+        wanted = "bailian" if settings.bailian_app_id else "dashscope"
+    return wanted, ""
+
+
+def base_url(settings: Settings) -> str:
+    """CADCHAT_DASHSCOPE_BASE_URL, else the SDK's own (DASHSCOPE_HTTP_BASE_URL or its default)."""
+    import dashscope
+
+    return (settings.dashscope_base_url or dashscope.base_http_api_url).rstrip("/")
+
+
+def sdk_client(settings: Settings, *, max_connections: int) -> Any:
+    """A `dashscope.AsyncClient` on an httpx client we configure: explicit base URL (no SDK
+    workspace warning), connect/total timeouts, a pool as large as the upstream cap, and no SDK
+    retries (the chat service retries, with its own metrics)."""
+    import dashscope
+    import httpx
+
+    url = base_url(settings)
+    http = httpx.AsyncClient(
+        base_url=url,
+        headers={"Authorization": f"Bearer {settings.dashscope_api_key}"},
+        timeout=httpx.Timeout(settings.chat_total_timeout, connect=settings.chat_connect_timeout),
+        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+    )
+    return dashscope.AsyncClient(base_url=url, max_retries=0, http_client=http), http
+
+
+async def chat_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    metrics = ChatMetrics(app[METRICS].registry)
+    # The 1.x SDK logs every failed request with a traceback (`logger.exception("Request failed")`);
+    # the chat service logs each failure once, without request headers, so the SDK's stay quiet.
+    logging.getLogger("dashscope").setLevel(logging.CRITICAL)
+    name, why = choose_provider(settings)
+    remote: Provider | None = None
+    session: aiohttp.ClientSession | None = None
+    closers: list[Any] = []
+    cap = settings.chat_max_concurrency
+    if name == "dashscope":
+        connector = ConnectTimeoutConnector(
+            connect_timeout=settings.chat_connect_timeout, limit=cap, limit_per_host=cap
+        )
+        session = aiohttp.ClientSession(connector=connector, trust_env=True)
+        remote = DashScopeProvider(
+            api_key=settings.dashscope_api_key,
+            base_url=base_url(settings),
+            model=settings.llm_model,
+            session=session,
+            request_timeout=settings.chat_total_timeout,
+            max_output_tokens=settings.chat_max_output_tokens,
+        )
+    elif name == "bailian":
+        client, http = sdk_client(settings, max_connections=cap)
+        closers.append(http)
+        remote = BailianProvider(client=client, app_id=settings.bailian_app_id)
+    budget = TokenBudget(settings.chat_daily_token_budget, settings.data_dir / "state" / BUDGET_FILE)
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(app[EXECUTOR], budget.load)
+    retriever = None
+    if settings.chat_dense_retrieval and settings.dashscope_api_key:
+        from cadchat.chat.dense import DenseRetriever
+
+        embed_client, embed_http = sdk_client(settings, max_connections=4)
+        closers.append(embed_http)
+        retriever = DenseRetriever(settings, app[CATALOG], embed_client, app[EXECUTOR], metrics)
+        await retriever.start()
+    service = ChatService(
+        settings,
+        app[CATALOG],
+        metrics,
+        remote=remote,
+        offline_reason=why,
+        budget=budget,
+        code_of=lambda command: stored_code(app, command),
+        retriever=retriever,
+    )
+    app[CHAT] = service
+    log.info(
+        "chat provider %s%s%s",
+        service.provider_name,
+        f" ({remote.model})" if remote else "",
+        f": {why}" if why else "",
+    )
+
+    async def keep_budget() -> None:
+        while True:
+            await asyncio.sleep(BUDGET_SAVE_INTERVAL)
+            if budget.dirty:
+                try:
+                    await loop.run_in_executor(app[EXECUTOR], budget.save)
+                except OSError as exc:
+                    log.warning("chat token budget: cannot save (%s)", exc)
+
+    saver = asyncio.create_task(keep_budget(), name="chat-budget-saver")
+    try:
+        yield
+    finally:
+        saver.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await saver
+        if retriever is not None:
+            await retriever.stop()
+        try:
+            budget.save()
+        except OSError as exc:
+            log.warning("chat token budget: cannot save (%s)", exc)
+        if session is not None:
+            await session.close()
+        for closer in closers:
+            await closer.aclose()

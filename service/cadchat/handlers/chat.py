@@ -1,0 +1,53 @@
+"""POST /api/chat: JSON, or Server-Sent Events with `"stream": true` / `Accept: text/event-stream`."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from cadchat.chat.guards import client_address
+from cadchat.chat.service import parse_request
+from cadchat.keys import CHAT, REQUEST_ID, SETTINGS
+from cadchat.web_json import dumps, json_object, json_response
+
+MAX_MESSAGE_CHARS = 4000
+
+
+def sse(event: str, data: object) -> bytes:
+    return f"event: {event}\ndata: {dumps(data)}\n\n".encode()
+
+
+async def chat(request: web.Request) -> web.StreamResponse:
+    body = await json_object(request)
+    chat_request = parse_request(body, accept=request.headers.get("Accept", ""), max_chars=MAX_MESSAGE_CHARS)
+    service = request.app[CHAT]
+    trusted = request.app[SETTINGS].chat_trusted_proxies
+    service.check_rate(
+        client_address(request.remote, request.headers.get("X-Forwarded-For"), trusted), chat_request
+    )
+    plan = await service.plan(chat_request)  # may raise 503 (upstream cap) before anything is sent
+    request_id = request[REQUEST_ID]
+    if not chat_request.stream:
+        try:
+            return json_response(await service.answer(plan, request_id))
+        finally:
+            service.release(plan)
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/event-stream; charset=utf-8",
+            "Cache-Control": "no-cache",
+            "X-Accel-Buffering": "no",  # Nginx: pass events through as they come
+            "X-Request-ID": request_id,
+        }
+    )
+    events = service.events(plan, request_id)
+    try:
+        await response.prepare(request)
+        async for name, data in events:
+            await response.write(sse(name, data))
+        await response.write_eof()
+    except ConnectionResetError:
+        pass  # the client left: closing `events` below closes the upstream call
+    finally:
+        await events.aclose()
+        service.release(plan)
+    return response

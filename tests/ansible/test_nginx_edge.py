@@ -1,0 +1,232 @@
+"""Black-box checks of the Nginx edge, driven from the Molecule host against the container's IP.
+
+Run by molecule/nginx/verify.yml, which exports:
+  NGINX_EDGE_IP       the instance's address
+  NGINX_EDGE_DOMAIN   the certificate's name (chat.cadchat.test)
+  NGINX_EDGE_CA       PEM file with Pebble's issuing root(s), fetched from Pebble's management API
+  NGINX_EDGE_HEALTH   the path Nginx answers itself (nginx_health_path)
+Without NGINX_EDGE_IP the module is skipped (no instance to talk to).
+"""
+import http.client
+import json
+import os
+import socket
+import ssl
+import subprocess
+import time
+
+import pytest
+
+IP = os.environ.get("NGINX_EDGE_IP", "")
+DOMAIN = os.environ.get("NGINX_EDGE_DOMAIN", "chat.cadchat.test")
+CA = os.environ.get("NGINX_EDGE_CA", "")
+HEALTH = os.environ.get("NGINX_EDGE_HEALTH", "/nginx-health")
+
+pytestmark = pytest.mark.skipif(not IP, reason="NGINX_EDGE_IP not set (run through `molecule test -s nginx`)")
+
+
+def tls_context(**kw):
+    ctx = ssl.create_default_context(cafile=CA)
+    for k, v in kw.items():
+        setattr(ctx, k, v)
+    return ctx
+
+
+def https(method, path, body=None, headers=None, ctx=None, timeout=15):
+    """One request over HTTPS to IP with SNI/Host = DOMAIN; returns (response, connection)."""
+    conn = http.client.HTTPSConnection(IP, 443, timeout=timeout, context=ctx or tls_context())
+    # Certificate checked against DOMAIN although we dial the IP.
+    conn._context.check_hostname = True
+    sock = socket.create_connection((IP, 443), timeout=timeout)
+    conn.sock = conn._context.wrap_socket(sock, server_hostname=DOMAIN)
+    hdrs = {"Host": DOMAIN}
+    hdrs.update(headers or {})
+    conn.request(method, path, body=body, headers=hdrs)
+    return conn.getresponse(), conn
+
+
+def http_plain(method, path, headers=None):
+    conn = http.client.HTTPConnection(IP, 80, timeout=10)
+    hdrs = {"Host": DOMAIN}
+    hdrs.update(headers or {})
+    conn.request(method, path, headers=hdrs)
+    resp = conn.getresponse()
+    resp.read()
+    conn.close()
+    return resp
+
+
+# --- TLS ---------------------------------------------------------------------------------------
+
+def test_https_certificate_issued_by_pebble_for_the_domain():
+    resp, conn = https("GET", HEALTH)
+    cert = conn.sock.getpeercert()
+    assert resp.status == 200
+    issuer = dict(x[0] for x in cert["issuer"])
+    assert issuer["commonName"].startswith("Pebble Intermediate CA"), issuer
+    assert ("DNS", DOMAIN) in cert["subjectAltName"]
+    conn.close()
+
+
+def test_wrong_name_is_rejected_by_certificate_check():
+    ctx = tls_context()
+    with socket.create_connection((IP, 443), timeout=10) as sock:
+        with pytest.raises(ssl.SSLCertVerificationError):
+            ctx.wrap_socket(sock, server_hostname="not-" + DOMAIN)
+
+
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3])
+def test_modern_tls_versions_accepted(version):
+    ctx = tls_context(minimum_version=version, maximum_version=version)
+    with socket.create_connection((IP, 443), timeout=10) as sock:
+        with ctx.wrap_socket(sock, server_hostname=DOMAIN) as tls:
+            assert tls.version() == {ssl.TLSVersion.TLSv1_2: "TLSv1.2", ssl.TLSVersion.TLSv1_3: "TLSv1.3"}[version]
+
+
+def s_client(*args):
+    return subprocess.run(
+        ["openssl", "s_client", "-connect", f"{IP}:443", "-servername", DOMAIN, *args],
+        input="", capture_output=True, text=True, timeout=20,
+    )
+
+
+@pytest.mark.parametrize("flag", ["-tls1", "-tls1_1"])
+def test_legacy_tls_refused(flag):
+    # SECLEVEL=0 so the *client* really offers the old protocol; only the server can refuse it.
+    res = s_client(flag, "-cipher", "DEFAULT:@SECLEVEL=0")
+    assert res.returncode != 0
+    assert "Cipher is (NONE)" in res.stdout or "alert" in res.stderr or "no protocols" in res.stderr, res.stderr
+
+
+def test_tls12_weak_cipher_refused_and_intermediate_cipher_accepted():
+    # Plain-RSA key exchange / CBC is not in Mozilla intermediate.
+    weak = s_client("-tls1_2", "-cipher", "AES128-SHA:@SECLEVEL=0")
+    assert weak.returncode != 0
+    good = s_client("-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256")
+    assert good.returncode == 0, good.stderr
+    assert "ECDHE-ECDSA-AES128-GCM-SHA256" in good.stdout
+
+
+def test_hsts_and_security_headers_on_https():
+    resp, conn = https("GET", "/api/echo")
+    resp.read()
+    assert resp.getheader("Strict-Transport-Security", "").startswith("max-age=")
+    assert resp.getheader("X-Content-Type-Options") == "nosniff"
+    assert resp.getheader("X-Frame-Options") == "DENY"
+    assert resp.getheader("Content-Security-Policy")
+    assert resp.getheader("Server") == "nginx"  # server_tokens off: no version
+    conn.close()
+
+
+# --- HTTP port -----------------------------------------------------------------------------------
+
+def test_port_80_redirects_to_https():
+    resp = http_plain("GET", "/api/codes?x=1")
+    assert resp.status == 301
+    assert resp.getheader("Location") == f"https://{DOMAIN}/api/codes?x=1"
+
+
+def test_port_80_never_redirects_to_a_foreign_host():
+    resp = http_plain("GET", "/", headers={"Host": "evil.example"})
+    assert resp.status == 301
+    assert resp.getheader("Location") == f"https://{DOMAIN}/"
+
+
+def test_acme_challenge_path_stays_on_http():
+    resp = http_plain("GET", "/.well-known/acme-challenge/no-such-token")
+    assert resp.status == 404  # served from the webroot on port 80, not redirected
+
+
+# --- proxying --------------------------------------------------------------------------------------
+
+def test_nginx_answers_its_own_health():
+    resp, conn = https("GET", HEALTH)
+    body = json.loads(resp.read())
+    assert body["service"] == "nginx" and body["status"] == "healthy"
+    conn.close()
+
+
+@pytest.mark.parametrize("path", ["/health", "/api/health"])
+def test_service_health_is_proxied(path):
+    resp, conn = https("GET", path)
+    body = json.loads(resp.read())
+    assert resp.status == 200 and body["service"] == "fake-cadchat"
+    conn.close()
+
+
+def test_proxy_headers_reach_the_service():
+    resp, conn = https("GET", "/api/echo", headers={"X-Request-ID": "req-123"})
+    seen = json.loads(resp.read())["headers"]
+    assert seen["host"] == DOMAIN
+    assert seen["x-forwarded-proto"] == "https"
+    assert seen["x-real-ip"] and seen["x-forwarded-for"].endswith(seen["x-real-ip"])
+    assert seen["x-request-id"] == "req-123"
+    assert resp.getheader("X-Request-ID") == "req-123"
+    resp2, conn2 = https("GET", "/api/echo")
+    generated = json.loads(resp2.read())["headers"]["x-request-id"]
+    assert len(generated) == 32 and resp2.getheader("X-Request-ID") == generated
+    conn.close()
+    conn2.close()
+
+
+def test_json_is_gzipped():
+    resp, conn = https("GET", "/api/echo", headers={"Accept-Encoding": "gzip"})
+    resp.read()
+    assert resp.getheader("Content-Encoding") == "gzip"
+    conn.close()
+
+
+def test_body_over_limit_is_refused():
+    resp, conn = https("POST", "/api/query", body=b"x" * (1024 * 1024 + 10),
+                       headers={"Content-Type": "application/json"})
+    resp.read()
+    assert resp.status == 413
+    conn.close()
+
+
+@pytest.mark.parametrize("path", ["/api/chat", "/api/chat/stream"])
+def test_sse_arrives_incrementally(path):
+    start = time.time()
+    resp, conn = https("POST", path, body=json.dumps({"message": "画一个圆", "stream": True}).encode(),
+                       headers={"Content-Type": "application/json", "Accept": "text/event-stream",
+                                "Accept-Encoding": "gzip"},
+                       timeout=30)
+    assert resp.status == 200
+    assert resp.getheader("Content-Type", "").startswith("text/event-stream")
+    assert resp.getheader("Content-Encoding") is None  # event streams are never gzipped
+    events = []
+    buf = b""
+    while True:
+        line = resp.fp.readline()
+        if not line:
+            break
+        buf += line
+        if line.startswith(b"data: "):
+            events.append((time.time(), json.loads(line[6:])))
+    conn.close()
+    assert [e["i"] for _, e in events] == list(range(len(events))) and len(events) >= 3
+    first_arrival, _ = events[0]
+    last_sent = events[-1][1]["sent"]
+    # The first event is in the client's hands before the upstream even sent the last one.
+    assert first_arrival < last_sent, (first_arrival - start, last_sent - start)
+    # ... and every event arrives about when it was sent, not at the end.
+    for arrived, ev in events:
+        assert arrived - ev["sent"] < 0.8, (arrived - ev["sent"], ev)
+
+
+# Runs last (file order): it exhausts this client's bucket.
+def test_rate_limit_past_the_burst():
+    statuses = []
+    ctx = tls_context()
+    for _ in range(60):
+        resp, conn = https("GET", "/api/codes", ctx=ctx)
+        resp.read()
+        statuses.append(resp.status)
+        conn.close()
+    assert statuses[0] == 200
+    assert any(s in (429, 503) for s in statuses), statuses
+    # Health checks stay exempt from the limit.
+    resp, conn = https("GET", "/api/health")
+    resp.read()
+    assert resp.status == 200
+    conn.close()

@@ -1,0 +1,157 @@
+"""Offline retrieval: analysis, scoring invariants, both index kinds, user programs."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from cadchat.catalog import Catalog
+from cadchat.library.model import Command
+from cadchat.library.store import LibrarySources, LibraryStore, build_index
+from cadchat.retrieval.index import FrozenIndex, SearchIndex, analyze_query, document_features, search
+from cadchat.retrieval.lexicon import concepts
+from cadchat.retrieval.text import cjk_grams, normalize, runs, stem, words
+
+
+def test_normalize_folds_full_width_and_case() -> None:
+    assert normalize("ＴＲＩＭ　修剪") == "trim 修剪"
+
+
+def test_runs_split_cjk_and_ascii_keeping_3d_together() -> None:
+    assert runs("用offset偏移10mm，3D实体") == ["用", "offset", "偏移", "10mm", "3d", "实体"]
+
+
+def test_cjk_grams_drop_filler_unigrams_but_keep_bigrams() -> None:
+    assert cjk_grams("把线") == ["线", "把线"]
+
+
+@pytest.mark.parametrize(
+    ("word", "stemmed"),
+    [("lines", "line"), ("copies", "copy"), ("trimming", "trimm"), ("arches", "arch"), ("class", "class")],
+)
+def test_stem(word: str, stemmed: str) -> None:
+    assert stem(word) == stemmed
+
+
+def test_words_drop_stop_words_and_numbers() -> None:
+    assert words("Please draw a circle of 50 units") == ["draw", "circle", "unit"]
+
+
+def test_concepts_from_chinese_phrases_and_english_words() -> None:
+    assert {"trim"} <= concepts(normalize("把多余的线剪掉"), [])
+    assert {"erase"} <= concepts("", ["delete"])
+    assert {"fillet"} <= concepts(normalize("倒个圆角"), [])
+
+
+def test_typed_command_name_weighs_more_than_the_same_word_in_a_sentence() -> None:
+    alone = analyze_query("offset")
+    in_sentence = analyze_query("please offset this line")
+    assert alone.features["n:offset"] > in_sentence.features["n:offset"]
+    assert "n:a" not in analyze_query("draw a line").features  # stop words are no names
+
+
+def lib(*rows: tuple[str, str, str, str]) -> list[Command]:
+    return [
+        Command(name=n, description=d, aliases=tuple(a.split(",")) if a else (), type=t, id=i)
+        for i, (n, d, a, t) in enumerate(rows, start=1)
+    ]
+
+
+COMMANDS = lib(
+    ("TRIM", "修剪：以边界剪掉多余的线 trim", "TR", "basic"),
+    ("EXTEND", "延伸：把线延长到边界 extend", "EX", "basic"),
+    ("CIRCLE", "圆：画圆 circle", "C", "basic"),
+    ("ERASE", "删除：删掉选中的对象 erase delete", "E", "basic"),
+    ("BURST", "炸开块并保留属性文字 burst", "", "lisp"),
+)
+
+
+def rank(indexes, text: str, limit: int = 5):
+    return [h.entry.name for h in search(indexes, analyze_query(text), limit, lambda c: c.key)]
+
+
+@pytest.mark.parametrize(
+    ("need", "expected"),
+    [
+        ("把多余的线剪掉", "TRIM"),
+        ("线不够长，延伸到边上", "EXTEND"),
+        ("画个圆", "CIRCLE"),
+        ("delete these objects", "ERASE"),
+        ("TR", "TRIM"),
+        ("c", "CIRCLE"),
+    ],
+)
+def test_ranking_on_a_small_library(need: str, expected: str) -> None:
+    assert rank([build_index(COMMANDS)], need)[0] == expected
+
+
+def test_similarity_is_in_unit_range_and_exact_name_is_near_one() -> None:
+    index = build_index(COMMANDS)
+    hits = search([index], analyze_query("TRIM"), 5, lambda c: c.key)
+    assert hits[0].entry.name == "TRIM" and hits[0].similarity >= 0.9
+    for need in ("把多余的线剪掉", "画圆 circle circle circle", "x", "删除 delete erase E"):
+        for hit in search([index], analyze_query(need), 5, lambda c: c.key):
+            assert 0.0 <= hit.similarity <= 1.0
+
+
+def test_unknown_words_give_no_hits() -> None:
+    assert search([build_index(COMMANDS)], analyze_query("qwzx plokm"), 5, lambda c: c.key) == []
+
+
+def test_ties_are_broken_by_the_sort_key_deterministically() -> None:
+    twins = lib(("BBB", "同样的描述", "", "basic"), ("AAA", "同样的描述", "", "basic"), ("CCC", "同样的描述", "", "basic"))
+    for order in (twins, list(reversed(twins))):
+        assert rank([build_index(order)], "同样的描述", 2) == ["AAA", "BBB"]
+
+
+def test_frozen_and_mutable_indexes_score_identically() -> None:
+    rng = random.Random(3)
+    vocabulary = list("画线圆弧删除修剪延伸复制移动旋转镜像偏移标注图层块炸开")
+    commands = lib(
+        *[(f"C{i}", "".join(rng.choices(vocabulary, k=12)), "", "basic") for i in range(200)]
+    )
+    mutable: SearchIndex[Command] = SearchIndex()
+    for c in commands:
+        mutable.add(c.id, c, document_features(c.name, c.aliases, c.description))
+    frozen = FrozenIndex((c.id, c, document_features(c.name, c.aliases, c.description)) for c in commands)
+    for _ in range(30):
+        need = "".join(rng.choices(vocabulary, k=5))
+        a = search([mutable], analyze_query(need), 10, lambda c: c.key)
+        b = search([frozen], analyze_query(need), 10, lambda c: c.key)
+        assert [h.entry.name for h in a] == [h.entry.name for h in b]
+        assert [h.similarity for h in a] == pytest.approx([h.similarity for h in b], abs=1e-4)
+
+
+def test_mutable_index_remove_forgets_postings() -> None:
+    index: SearchIndex[Command] = SearchIndex()
+    c = COMMANDS[0]
+    index.add(c.id, c, document_features(c.name, c.aliases, c.description))
+    assert index.df("n:trim") == 1
+    assert index.remove(c.id) and not index.remove(c.id)
+    assert index.df("n:trim") == 0 and len(index) == 0
+
+
+def test_everyday_command_wins_a_tie_with_an_extension() -> None:
+    commands = lib(("EXPLODE", "分解：炸开块", "X", "basic"), ("XPLODE2", "分解：炸开块", "", "lisp"))
+    assert rank([build_index(commands)], "炸开块")[0] == "EXPLODE"
+
+
+def test_user_programs_join_and_leave_retrieval(small_library: Path) -> None:
+    store = LibraryStore(LibrarySources(files=(small_library,)))
+    store.load_sync()
+    catalog = Catalog(store)
+    program = Command(
+        name="DRAWSTAIR",
+        description="画楼梯踏步：按踏步数自动生成楼梯",
+        type="user_program",
+        source="user_codes",
+        id=7,
+    )
+    assert all(h.entry.name != "DRAWSTAIR" for h in catalog.search("画楼梯", 5))
+    catalog.put_user_program(program)
+    assert catalog.search("画楼梯", 5)[0].entry.name == "DRAWSTAIR"
+    assert len(catalog) == len(store.current.commands) + 1
+    assert catalog.remove_user_program(7)
+    assert all(h.entry.name != "DRAWSTAIR" for h in catalog.search("画楼梯", 5))
