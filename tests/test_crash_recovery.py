@@ -109,18 +109,21 @@ async def test_sigkill_during_concurrent_saves_and_deletes(tmp_path):
     sent_codes: set[str] = set()
     ready: asyncio.Queue[int] = asyncio.Queue()
     killed = asyncio.Event()
+    in_flight = [0]
+    in_flight_at_kill: list[int] = []
     try:
         connector = aiohttp.TCPConnector(limit=200)
         async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=20)) as s:
             await server.wait_healthy(s)
 
             async def save(i: int) -> None:
-                # Spread the arrivals over ~0.4 s, so deletes interleave with saves in the
-                # store's queue instead of all waiting behind every save.
-                await asyncio.sleep(rng.random() * 0.4)
+                # Spread the arrivals over ~1.5 s, so deletes interleave with saves and the
+                # kill lands while requests are still arriving.
+                await asyncio.sleep(rng.random() * 1.5)
                 code = make_code(i, rng)
                 sent_codes.add(code)
                 body = {"code": code, "command": f"CRASH{i}", "description": f"崩溃测试 {i}"}
+                in_flight[0] += 1
                 try:
                     async with s.post(server.url + "/api/user_codes/save", json=body) as resp:
                         answer = await resp.json()
@@ -129,6 +132,8 @@ async def test_sigkill_during_concurrent_saves_and_deletes(tmp_path):
                             ready.put_nowait(answer["code_id"])
                 except (aiohttp.ClientError, asyncio.TimeoutError):
                     pass  # in flight at the kill: outcome unknown, either is allowed
+                finally:
+                    in_flight[0] -= 1
 
             async def delete() -> None:
                 try:
@@ -146,8 +151,9 @@ async def test_sigkill_during_concurrent_saves_and_deletes(tmp_path):
 
             async def killer() -> None:
                 deadline = time.monotonic() + 8
-                while (len(saved) < 60 or len(deleted) < 5) and time.monotonic() < deadline:
+                while (len(saved) < 50 or len(deleted) < 5) and time.monotonic() < deadline:
                     await asyncio.sleep(0.001)
+                in_flight_at_kill.append(in_flight[0])
                 # killed is set before the signal: a response that lands after it is not
                 # counted as answered (conservative), one before it is.
                 killed.set()
@@ -157,8 +163,8 @@ async def test_sigkill_during_concurrent_saves_and_deletes(tmp_path):
             await asyncio.gather(killer(), *operations)
 
         assert server.process.returncode == -signal.SIGKILL
-        in_flight_at_kill = 150 - len(saved)
-        assert in_flight_at_kill > 0, "the kill came after every save was answered: test proves nothing"
+        assert in_flight_at_kill[0] > 0, "no save was in flight at the kill: the test proves nothing"
+        assert len(saved) < 150
         assert deleted, "no delete was answered before the kill: test proves less than it claims"
 
         server.start()  # same data dir, new port not needed: the old one is free again

@@ -195,12 +195,10 @@ def test_sse_arrives_incrementally(path):
     assert resp.getheader("Content-Type", "").startswith("text/event-stream")
     assert resp.getheader("Content-Encoding") is None  # event streams are never gzipped
     events = []
-    buf = b""
     while True:
-        line = resp.fp.readline()
+        line = resp.readline()
         if not line:
             break
-        buf += line
         if line.startswith(b"data: "):
             events.append((time.time(), json.loads(line[6:])))
     conn.close()

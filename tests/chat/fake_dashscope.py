@@ -105,7 +105,15 @@ class FakeDashScope:
         return app
 
     async def start(self, port: int = 0) -> str:
-        self._runner = web.AppRunner(self.make_app(), access_log=None, handle_signals=False)
+        # handler_cancellation: a client that goes away cancels its handler, so a hanging
+        # stream notices the disconnect (and counts it in streams_aborted) at once.
+        self._runner = web.AppRunner(
+            self.make_app(),
+            access_log=None,
+            handle_signals=False,
+            handler_cancellation=True,
+            shutdown_timeout=1.0,
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", port)
         await site.start()

@@ -33,7 +33,9 @@ class Clock:
 
 
 def test_extracts_the_fenced_block_that_defines_a_command():
-    text = "说明\n```lisp\n(setq a 1)\n```\n然后：\n```lisp\n(defun c:DL (/ p)\n  (princ \"(\")\n  (princ)\n)\n```"
+    text = (
+        '说明\n```lisp\n(setq a 1)\n```\n然后：\n```lisp\n(defun c:DL (/ p)\n  (princ "(")\n  (princ)\n)\n```'
+    )
     code = extract_lisp(text)
     assert code is not None
     assert code.command == "c:DL"
@@ -42,7 +44,7 @@ def test_extracts_the_fenced_block_that_defines_a_command():
 
 
 def test_extracts_a_bare_defun_and_reports_unbalanced_code():
-    code = extract_lisp("试试这个: (defun c:Foo () (command \"_.LINE\") (princ)) 就好")
+    code = extract_lisp('试试这个: (defun c:Foo () (command "_.LINE") (princ)) 就好')
     assert code is not None
     assert (code.command, code.code) == ("c:Foo", '(defun c:Foo () (command "_.LINE") (princ))')
     broken = extract_lisp("```lisp\n(defun c:X ()\n  (princ)\n```")
@@ -61,11 +63,16 @@ def test_no_code_means_none_and_other_languages_are_ignored():
 def _items(with_code: bool = False) -> list[ContextItem]:
     circle = Command("CIRCLE", "圆：画圆", aliases=("C",), type="basic", source="/srv/lib/basic.txt", id=1)
     mine = Command("MYCIRC", "画两个同心圆", type="user_program", source="user_codes", id=7)
-    return [ContextItem(circle, 0.8), ContextItem(mine, 0.6, "(defun c:MYCIRC () (princ))" if with_code else None)]
+    return [
+        ContextItem(circle, 0.8),
+        ContextItem(mine, 0.6, "(defun c:MYCIRC () (princ))" if with_code else None),
+    ]
 
 
 def test_prompt_carries_context_history_and_the_lisp_instruction():
-    prompt = build_prompt("画同心圆", [Turn("user", "你好"), Turn("assistant", "你好！")], "lisp", _items(True))
+    prompt = build_prompt(
+        "画同心圆", [Turn("user", "你好"), Turn("assistant", "你好！")], "lisp", _items(True)
+    )
     roles = [m["role"] for m in prompt.messages]
     assert roles == ["system", "user", "assistant", "user"]
     assert "AutoLISP" in prompt.messages[0]["content"] and "defun c:" in prompt.messages[0]["content"]

@@ -179,12 +179,14 @@ class DashScopeProvider:
         )
 
     @staticmethod
-    def _check(rsp: Any) -> None:
+    def _check(rsp: Any, *, mid_stream: bool = False) -> None:
         status = int(getattr(rsp, "status_code", 0) or 0)
         if status != 200:
             code = getattr(rsp, "code", "") or ""
+            # After good chunks, the 1.x SDK reports a frame it cannot parse as 500 "Unknown".
+            kind = "malformed" if mid_stream and code == "Unknown" else error_kind(status, code)
             raise UpstreamError(
-                error_kind(status, code),
+                kind,
                 _safe(getattr(rsp, "message", "")) or f"HTTP {status}",
                 status=status,
                 code=code,
@@ -231,8 +233,10 @@ class DashScopeProvider:
         generator = None
         try:
             generator = await self._call(prompt, stream=True)
+            chunks = 0
             async for rsp in generator:
-                self._check(rsp)
+                self._check(rsp, mid_stream=chunks > 0)
+                chunks += 1
                 delta, finish = self._content(rsp)
                 yield Chunk(
                     delta=delta,

@@ -168,7 +168,9 @@ OBJECT_CONCEPTS = frozenset(
     ]
 )
 
-_CJK: list[tuple[str, str]] = []
+# Chinese variants grouped by their first character: one pass over the text finds every
+# variant at every position, instead of one substring scan per variant.
+_CJK_BY_FIRST: dict[str, list[tuple[str, str]]] = {}
 _WORDS: dict[str, str] = {}
 
 
@@ -178,9 +180,7 @@ def _build() -> None:
             if variant.isascii():
                 _WORDS[stem(variant)] = concept
             else:
-                _CJK.append((variant, concept))
-    # Longest first, so a phrase is credited before its parts are considered.
-    _CJK.sort(key=lambda pair: -len(pair[0]))
+                _CJK_BY_FIRST.setdefault(variant[0], []).append((variant, concept))
 
 
 _build()
@@ -188,6 +188,12 @@ _build()
 
 def concepts(normalized_text: str, stemmed_words: Iterable[str]) -> set[str]:
     """The concepts a text mentions: substring matches for Chinese, word matches for English."""
-    found = {concept for variant, concept in _CJK if variant in normalized_text}
+    found: set[str] = set()
+    for i, ch in enumerate(normalized_text):
+        candidates = _CJK_BY_FIRST.get(ch)
+        if candidates:
+            for variant, concept in candidates:
+                if normalized_text.startswith(variant, i):
+                    found.add(concept)
     found.update(_WORDS[w] for w in stemmed_words if w in _WORDS)
     return found

@@ -168,17 +168,21 @@ class DiskStore:
 
     def write(self, code: UserCode, *, code_changed: bool = True) -> None:
         if code_changed:
-            atomic_write(self.directory / code.filename, code.code.encode("utf-8"))
+            # No directory fsync of its own: the record's, right after, makes both renames
+            # durable (same directory), and until the record lands the .lsp does not count.
+            atomic_write(self.directory / code.filename, code.code.encode("utf-8"), sync_dir=False)
         atomic_write(self.directory / record_filename(code.id), dump_json(code.to_record()))
 
-    def delete(self, code_id: int, remember_highest: int | None = None) -> None:
-        # The id high-water mark goes first: once the record is gone, nothing else may remember
-        # that this id (maybe the highest) was used, and a reused id would point old bookmarks
-        # at someone else's code.
-        if remember_highest is not None:
-            atomic_write(self.directory / IDS_FILE, dump_json({"highest_id": remember_highest}))
+    def remember_highest(self, highest_id: int) -> None:
+        """Before a delete: once the record is gone, nothing else may remember that this id
+        (maybe the highest) was used, and a reused id would point old bookmarks at someone
+        else's code."""
+        atomic_write(self.directory / IDS_FILE, dump_json({"highest_id": highest_id}))
+
+    def delete(self, code_id: int) -> None:
         unlink_durably(self.directory / record_filename(code_id))
-        unlink_durably(self.directory / code_filename(code_id))
+        # An .lsp left by a crash right here is an orphan that open() removes.
+        unlink_durably(self.directory / code_filename(code_id), sync_dir=False)
 
     def write_json(self, name: str, data: Any) -> None:
         atomic_write(self.directory / name, dump_json(data))

@@ -2,16 +2,21 @@
 with it by one writer at a time.
 
 Reads are served from memory, which changes only after the files are committed, so a reader
-never sees a half-written code. Mutations take an asyncio.Lock (one process owns the directory,
-see DiskStore.acquire), do their file I/O in the app's executor, and are shielded from request
-cancellation so memory and disk cannot part ways when a client hangs up mid-save.
+never sees a half-written code. One process owns the directory (DiskStore.acquire). Within it,
+mutations of one code are serialized by that code's asyncio.Lock; different codes touch
+different files, so their fsyncs overlap (the file system batches them into shared journal
+commits) instead of queueing. Ids are reserved synchronously, before any await, so concurrent
+creates never share one. The shared files (ids.json, library-usage.json) have a lock of their
+own. File I/O runs in the app's executor, and every mutation is shielded from request
+cancellation, so memory and disk cannot part ways when a client hangs up mid-save.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -72,7 +77,9 @@ class UserCodeStore:
         self._library_usage: dict[str, Counts] = {}
         self._highest = 0
         self._persisted_highest = 0
-        self._lock = asyncio.Lock()
+        self._code_locks: dict[int, tuple[asyncio.Lock, list[int]]] = {}
+        self._shared_files_lock = asyncio.Lock()
+        self._reserved = 0  # ids handed to creates still writing
         self._executor: Executor | None = None
         self.version = 0  # bumped on every change: response caches key on it
         self._cache: dict[str, tuple[int, Any]] = {}
@@ -109,8 +116,7 @@ class UserCodeStore:
         self._library_usage = load_library_usage(self.disk.read_json(LIBRARY_USAGE_FILE, {}))
 
     async def close(self) -> None:
-        async with self._lock:
-            await self._run(self.disk.release)
+        await self._run(self.disk.release)
 
     # -- reads (memory only) -------------------------------------------------------------------
 
@@ -166,81 +172,93 @@ class UserCodeStore:
         require_description: bool = True,
     ) -> UserCode:
         fields = self._check(command, description, code, tags, require_description)
-        return await self._mutate(self._create, fields, origin)
-
-    async def _create(self, fields: dict[str, Any], origin: str) -> UserCode:
-        if len(self._codes) >= self.limits.max_count:
+        # Reserve the id now, with no await between check and increment.
+        if len(self._codes) + self._reserved >= self.limits.max_count:
             raise ApiError(400, f"the user-code store is full ({self.limits.max_count} codes)")
         if self._highest >= MAX_ID:
             raise ApiError(400, "no user-code ids left")
-        stamp = now_iso()
-        code = UserCode(id=self._highest + 1, created_at=stamp, updated_at=stamp, origin=origin, **fields)
-        await self._run(self.disk.write, code)
-        self._highest = code.id
-        self._commit(code)
-        return code
+        self._highest += 1
+        self._reserved += 1
+        try:
+            return await self._shielded(self._create, self._highest, fields, origin)
+        finally:
+            self._reserved -= 1
+
+    async def _create(self, code_id: int, fields: dict[str, Any], origin: str) -> UserCode:
+        async with self._locked(code_id):
+            stamp = now_iso()
+            code = UserCode(id=code_id, created_at=stamp, updated_at=stamp, origin=origin, **fields)
+            await self._run(self.disk.write, code)
+            self._commit(code)
+            return code
 
     async def update(self, code_id: int, changes: dict[str, Any], *, partial: bool) -> UserCode:
         """PUT (partial=False: command, description and code required) or PATCH."""
-        return await self._mutate(self._update, code_id, changes, partial)
+        return await self._shielded(self._update, code_id, changes, partial)
 
     async def _update(self, code_id: int, changes: dict[str, Any], partial: bool) -> UserCode:
-        # Merged under the lock: two PATCHes of different fields must not undo each other.
-        current = self._require(code_id)
+        async with self._locked(code_id):
+            # Merged under the code's lock: two PATCHes of different fields must not undo each other.
+            current = self._require(code_id)
 
-        def pick(name: str, old: Any) -> Any:
-            return changes.get(name, old if partial else None)
+            def pick(name: str, old: Any) -> Any:
+                return changes.get(name, old if partial else None)
 
-        fields = self._check(
-            pick("command", current.command),
-            pick("description", current.description),
-            pick("code", current.code),
-            pick("tags", list(current.tags)),
-            False,  # only the contract's save insists on a description
-        )
-        updated = current.with_changes(updated_at=now_iso(), **fields)
-        await self._run(self.disk.write, updated, code_changed=updated.code != current.code)
-        self._commit(updated)
-        return updated
+            fields = self._check(
+                pick("command", current.command),
+                pick("description", current.description),
+                pick("code", current.code),
+                pick("tags", list(current.tags)),
+                False,  # only the contract's save insists on a description
+            )
+            updated = current.with_changes(updated_at=now_iso(), **fields)
+            await self._run(self.disk.write, updated, code_changed=updated.code != current.code)
+            self._commit(updated)
+            return updated
 
     async def delete(self, code_id: int) -> UserCode:
-        return await self._mutate(self._delete, code_id)
+        return await self._shielded(self._delete, code_id)
 
     async def _delete(self, code_id: int) -> UserCode:
-        current = self._require(code_id)
-        remember = self._highest if self._highest > self._persisted_highest else None
-        await self._run(self.disk.delete, code_id, remember)
-        if remember is not None:
-            self._persisted_highest = remember
-        del self._codes[code_id]
-        self.version += 1
-        if self._on_remove:
-            self._on_remove(code_id)
-        return current
+        async with self._locked(code_id):
+            current = self._require(code_id)
+            async with self._shared_files_lock:
+                highest = self._highest
+                if highest > self._persisted_highest:
+                    await self._run(self.disk.remember_highest, highest)
+                    self._persisted_highest = highest
+            await self._run(self.disk.delete, code_id)
+            del self._codes[code_id]
+            self.version += 1
+            if self._on_remove:
+                self._on_remove(code_id)
+            return current
 
     async def record_use(self, code_id: int, success: bool) -> UserCode:
-        return await self._mutate(self._record_use, code_id, success)
+        return await self._shielded(self._record_use, code_id, success)
 
     async def _record_use(self, code_id: int, success: bool) -> UserCode:
-        current = self._require(code_id)
-        updated = current.with_changes(
-            usage_count=current.usage_count + 1, success_count=current.success_count + int(success)
-        )
-        await self._run(self.disk.write, updated, code_changed=False)
-        self._codes[code_id] = updated
-        self.version += 1
-        return updated
+        async with self._locked(code_id):
+            current = self._require(code_id)
+            updated = current.with_changes(
+                usage_count=current.usage_count + 1, success_count=current.success_count + int(success)
+            )
+            await self._run(self.disk.write, updated, code_changed=False)
+            self._codes[code_id] = updated
+            self.version += 1
+            return updated
 
     async def record_library_use(self, command: Command, success: bool) -> Counts:
-        return await self._mutate(self._record_library_use, command.key, success)
+        return await self._shielded(self._record_library_use, command.key, success)
 
     async def _record_library_use(self, key: str, success: bool) -> Counts:
-        usage = dict(self._library_usage)
-        usage[key] = usage.get(key, Counts()).add(success)
-        await self._run(self.disk.write_json, LIBRARY_USAGE_FILE, dump_library_usage(usage))
-        self._library_usage = usage
-        self.version += 1
-        return usage[key]
+        async with self._shared_files_lock:
+            usage = dict(self._library_usage)
+            usage[key] = usage.get(key, Counts()).add(success)
+            await self._run(self.disk.write_json, LIBRARY_USAGE_FILE, dump_library_usage(usage))
+            self._library_usage = usage
+            self.version += 1
+            return usage[key]
 
     # -- internals -----------------------------------------------------------------------------
 
@@ -274,14 +292,23 @@ class UserCodeStore:
         if self._on_put:
             self._on_put(as_command(code))
 
-    async def _mutate(self, operation: Callable[..., Awaitable[T]], *args: Any) -> T:
-        async def locked() -> T:
-            async with self._lock:
-                return await operation(*args)
+    @contextlib.asynccontextmanager
+    async def _locked(self, code_id: int) -> AsyncIterator[None]:
+        """This code's lock, dropped from the table when nobody holds or awaits it."""
+        lock, users = self._code_locks.setdefault(code_id, (asyncio.Lock(), [0]))
+        users[0] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            users[0] -= 1
+            if not users[0]:
+                del self._code_locks[code_id]
 
-        # shield: once a write has started, finish it and its memory update even if the
-        # request is cancelled; the caller may go, the store stays consistent.
-        return await asyncio.shield(locked())
+    async def _shielded(self, operation: Callable[..., Awaitable[T]], *args: Any) -> T:
+        # Once a write has started, finish it and its memory update even if the request is
+        # cancelled: the caller may go, the store stays consistent.
+        return await asyncio.shield(operation(*args))
 
     async def _run(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         loop = asyncio.get_running_loop()
