@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
@@ -11,6 +13,7 @@ from prometheus_client.process_collector import ProcessCollector
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
         GCCollector(registry=self.registry)
@@ -47,3 +50,16 @@ class Metrics:
             ["matched"],
             registry=self.registry,
         )
+
+    def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
+        """Count and time one request. Label children are cached: `labels()` takes a lock and
+        builds a key on every call, which costs more than the observation itself."""
+        children = self._children.get((route, method, status))
+        if children is None:
+            children = (
+                self.requests.labels(route, method, str(status)),
+                self.latency.labels(route, method),
+            )
+            self._children[(route, method, status)] = children
+        children[0].inc()
+        children[1].observe(seconds)

@@ -14,6 +14,7 @@ from cadchat.keys import METRICS, REQUEST_ID
 from cadchat.web_json import ApiError, error_response
 
 log = logging.getLogger(__name__)
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
@@ -54,8 +55,8 @@ async def observe(request: web.Request, handler) -> web.StreamResponse:
         response = error_response(500, "internal server error", request_id=request_id)
     if not response.prepared:  # a streamed response set its headers when it started
         response.headers["X-Request-ID"] = request_id
-    metrics = request.app[METRICS]
-    route = _route(request)
-    metrics.requests.labels(route, request.method, str(response.status)).inc()
-    metrics.latency.labels(route, request.method).observe(time.perf_counter() - started)
+    method = request.method if request.method in _METHODS else "other"  # bounded label values
+    request.app[METRICS].observe_request(
+        _route(request), method, response.status, time.perf_counter() - started
+    )
     return response

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
-
 from cadchat.app import create_app
 
-sys.path.insert(0, str(Path(__file__).parent))
-from fake_dashscope import API_KEY, FakeDashScope  # noqa: E402
+# pytest puts this directory on sys.path (rootdir conftest, no __init__.py): the fake imports plainly.
+from fake_dashscope import API_KEY, FakeDashScope
 
 
 @pytest.fixture(autouse=True)

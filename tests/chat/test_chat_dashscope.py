@@ -7,10 +7,9 @@ import asyncio
 import logging
 
 import pytest
+from cadchat.keys import CHAT
 from fake_dashscope import API_KEY
 from sse import parse_sse
-
-from cadchat.keys import CHAT
 
 
 async def chat(client, **body):

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from sse import parse_sse
-
 from cadchat.chat.prompt import OFFLINE_MARK
+from sse import parse_sse
 
 
 async def test_offline_json_answer_is_built_from_retrieval(client):
@@ -37,7 +36,10 @@ async def test_offline_stream_sends_deltas_then_one_final_event(client):
 
 
 async def test_offline_answer_includes_a_matching_user_code(client):
-    code = '(defun c:DCIRC (/ p)\n  (setq p (getpoint))\n  (command "_.CIRCLE" p 10)\n  (command "_.CIRCLE" p 20)\n  (princ)\n)'
+    code = (
+        "(defun c:DCIRC (/ p)\n  (setq p (getpoint))\n"
+        '  (command "_.CIRCLE" p 10)\n  (command "_.CIRCLE" p 20)\n  (princ)\n)'
+    )
     saved = await client.post(
         "/api/user_codes/save",
         json={"code": code, "command": "DCIRC", "description": "画同心圆 两个同心的圆"},

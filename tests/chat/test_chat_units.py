@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from cadchat.chat.guards import (
     CircuitBreaker,
     RateLimiter,
@@ -134,7 +133,7 @@ def test_rate_limiter_buckets_per_client_and_forgets_old_ones():
     clock.now += 1.0
     assert limiter.check("a") == 0
     limiter.check("c")
-    assert len(limiter._buckets) == 2  # noqa: SLF001 - bounded memory
+    assert len(limiter._buckets) == 2
     assert RateLimiter(0, 1).check("x") == 0  # off
 
 

@@ -58,6 +58,7 @@ class Plan:
     cached: dict[str, Any] | None = None
     holds_slot: bool = False
     probe: bool = False  # admitted as the half-open breaker's probe
+    upstream_seconds: float = 0.0  # time spent waiting on the provider, retries included
     started: float = field(default_factory=time.perf_counter)
 
 
@@ -235,6 +236,7 @@ class ChatService:
             "finish_reason": completion.finish_reason,
             "error": error.as_dict() if error else None,
             "elapsed_ms": round((time.perf_counter() - plan.started) * 1000, 1),
+            "upstream_ms": round(plan.upstream_seconds * 1000, 1),
         }
 
     def _count(self, provider: str, request: ChatRequest, outcome: str) -> None:
