@@ -152,3 +152,30 @@ async def test_watch_disabled_means_no_watcher(aiohttp_client, make_settings, sm
     assert await best(client, "ONLYAFTERREBUILD") is None
     await client.post("/api/rebuild_embeddings")
     assert await best(client, "ONLYAFTERREBUILD") == "ONLYAFTERREBUILD"
+
+
+async def test_default_sources_watch_command_files_and_legacy_names(aiohttp_client, make_settings, caplog) -> None:
+    settings = make_settings()
+    client = await aiohttp_client(create_app(settings))
+    assert settings.command_files_dir.is_dir()  # created at start so drops are seen
+    (settings.command_files_dir / "ours.txt").write_text("DROPPED|新放进来的命令|DP|||lisp\n", "utf-8")
+
+    async def dropped():
+        return await best(client, "DROPPED") == "DROPPED"
+
+    await wait_for(dropped)
+
+    # the seed deployment's file name in the data dir overrides the bundled command
+    (settings.data_dir / "lisp_commands.txt").write_text("BURST|我们自己的 BURST 说明|||lisp\n", "utf-8")
+
+    async def overridden():
+        body = await (await client.post("/api/query", json={"requirement": "BURST"})).json()
+        return body["result"]["code"]["description"] == "我们自己的 BURST 说明"
+
+    await wait_for(overridden)
+    (settings.command_files_dir / "broken.txt").write_bytes(b"\xff\xfe\x81 not text\n")
+
+    async def logged():
+        return any("broken.txt" in r.getMessage() and "not UTF-8" in r.getMessage() for r in caplog.records)
+
+    await wait_for(logged)

@@ -102,7 +102,17 @@ class FakeDashScope:
         app.router.add_post("/api/v1/services/aigc/text-generation/generation", self._generation)
         app.router.add_post("/api/v1/apps/{app_id}/completion", self._app_completion)
         app.router.add_post("/api/v1/services/embeddings/text-embedding/text-embedding", self._embedding)
+        app.router.add_post("/_control", self._control)
         return app
+
+    async def _control(self, request: web.Request) -> web.Response:
+        """Benchmarks change the reply shape of a running fake: {"tokens", "token_delay", "latency"}."""
+        changes = await request.json()
+        for name in ("tokens", "token_delay", "latency"):
+            if name in changes:
+                setattr(self, name, type(getattr(self, name))(changes[name]))
+        stats = {k: getattr(self, k) for k in ("streams_started", "streams_completed", "streams_aborted")}
+        return web.json_response({"tokens": self.tokens, "token_delay": self.token_delay, **stats})
 
     async def start(self, port: int = 0) -> str:
         # handler_cancellation: a client that goes away cancels its handler, so a hanging

@@ -325,6 +325,7 @@ class ChatService:
                 except UpstreamError as exc:
                     error = exc
                 else:
+                    plan.upstream_seconds += time.perf_counter() - started
                     self._succeeded(provider, completion.usage, time.perf_counter() - started)
                     result = self._result(
                         plan, request_id, completion, provider=provider, degraded_reason=None
@@ -333,6 +334,7 @@ class ChatService:
                         self.cache.put(plan.cache_key, result)
                     self._count(provider.name, request, "ok")
                     return result
+                plan.upstream_seconds += time.perf_counter() - started
                 if await self._backoff(provider, error, attempt, deadline, request_id):
                     attempt += 1
                     continue
@@ -420,6 +422,7 @@ class ChatService:
                 if finish is None:
                     raise UpstreamError("malformed", "upstream stream ended without a finish_reason")
                 verdict = True
+                plan.upstream_seconds += time.perf_counter() - started
                 self._succeeded(provider, usage or Usage(), time.perf_counter() - started)
                 self._count(provider.name, request, "ok")
                 completion = Completion(
