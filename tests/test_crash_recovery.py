@@ -62,7 +62,7 @@ class Server:
                 stderr=subprocess.STDOUT,
             )
 
-    async def wait_healthy(self, session: aiohttp.ClientSession, timeout: float = 10.0) -> None:
+    async def wait_healthy(self, session: aiohttp.ClientSession, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert self.process.poll() is None, self.log.read_text(errors="replace")

@@ -191,3 +191,23 @@ async def test_start_up_import_can_be_switched_off(aiohttp_client, make_settings
 def test_every_fixture_imports_without_crashing(tmp_path, shape):
     report, codes, _ = run_import(tmp_path, shape)
     assert len(report.imported) == len(codes) > 0
+
+
+async def test_a_failing_start_up_import_does_not_stop_the_service(
+    aiohttp_client, make_settings, monkeypatch
+):
+    from cadchat.usercodes import legacy
+
+    settings = make_settings(watch=False)
+    shutil.copytree(FIXTURES / "file_shape", settings.user_codes_dir)
+
+    def unreadable(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(legacy, "import_into", unreadable)
+    cli = await aiohttp_client(create_app(settings))
+    assert (await cli.get("/api/user_codes/list")).status == 200
+    assert (
+        await cli.post("/api/user_codes/save", json={"code": "(a)", "command": "A", "description": "d"})
+    ).status == 200
+    assert not (settings.user_codes_dir / "legacy-imports.json").exists()  # so the next start tries again

@@ -180,3 +180,79 @@ async def test_store_memory_never_changes_when_a_write_fails(tmp_path, monkeypat
     # The failed create had reserved id 2; ids are never handed out twice, so it stays unused.
     assert (await store.create(command="B", description="d", code="(b)")).id == 3
     await store.close()
+
+
+async def test_concurrent_updates_of_one_code_are_serialized_and_none_is_lost(tmp_path):
+    import asyncio
+
+    store = UserCodeStore(tmp_path / "uc", Limits())
+    await store.open(None)
+    saved = await store.create(command="A", description="d", code="(a)")
+    await asyncio.gather(*(store.record_use(saved.id, i % 2 == 0) for i in range(30)))
+    await asyncio.gather(
+        store.update(saved.id, {"description": "new description"}, partial=True),
+        store.update(saved.id, {"tags": ["t"]}, partial=True),
+    )
+    current = store.get(saved.id)
+    assert (current.usage_count, current.success_count) == (30, 15)
+    assert current.description == "new description" and current.tags == ("t",)  # neither PATCH undone
+    await store.close()
+    reopened = UserCodeStore(tmp_path / "uc", Limits())
+    await reopened.open(None)
+    assert reopened.get(saved.id) == current
+    await reopened.close()
+
+
+async def test_a_cancelled_request_still_finishes_its_write(tmp_path):
+    import asyncio
+
+    store = UserCodeStore(tmp_path / "uc", Limits())
+    await store.open(None)
+    task = asyncio.ensure_future(store.create(command="A", description="d", code="(a)"))
+    await asyncio.sleep(0)  # the write has been handed to the executor
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    for _ in range(200):  # the shielded write completes on its own
+        if len(store):
+            break
+        await asyncio.sleep(0.01)
+    [code] = store.all()
+    assert (tmp_path / "uc" / code.filename).read_bytes() == b"(a)"
+    await store.close()
+
+
+async def test_encoded_list_equals_a_fresh_encoding_and_reencodes_only_changes(tmp_path):
+    import json
+
+    from cadchat.usercodes.listing import EncodedList, list_item
+
+    store = UserCodeStore(tmp_path / "uc", Limits())
+    await store.open(None)
+    for i in range(5):
+        await store.create(command=f"C{i}", description="描述", code=f'(princ "{i}")\r\n')
+    listing = EncodedList()
+    first = listing.body(store)
+    assert json.loads(first) == {"success": True, "codes": [list_item(c) for c in store.all()]}
+    assert listing.body(store) is first  # unchanged store: the same bytes
+    await store.record_use(3, True)
+    await store.delete(1)
+    second = json.loads(listing.body(store))
+    assert second == {"success": True, "codes": [list_item(c) for c in store.all()]}
+    assert [c["id"] for c in second["codes"]] == [2, 3, 4, 5] and second["codes"][1]["usage_count"] == 1
+    await store.close()
+
+
+@pytest.mark.parametrize("name", ["ids.json", "library-usage.json"])
+async def test_damaged_shared_files_are_quarantined_and_the_store_opens(tmp_path, name):
+    store = UserCodeStore(tmp_path / "uc", Limits())
+    await store.open(None)
+    await store.create(command="A", description="d", code="(a)")
+    await store.close()
+    (tmp_path / "uc" / name).write_bytes(b"\x00garbage{")
+    reopened = UserCodeStore(tmp_path / "uc", Limits())
+    await reopened.open(None)
+    assert len(reopened) == 1 and reopened.library_usage() == {}
+    assert (tmp_path / "uc" / "quarantine" / name).read_bytes() == b"\x00garbage{"
+    assert (await reopened.create(command="B", description="d", code="(b)")).id == 2
+    await reopened.close()

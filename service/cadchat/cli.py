@@ -11,6 +11,7 @@ from pathlib import Path
 from cadchat import __version__
 from cadchat.config import ConfigError, load_settings
 from cadchat.library.parser import parse_file
+from cadchat.usercodes.disk import StoreLocked
 
 log = logging.getLogger("cadchat")
 
@@ -105,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return check_library(args.files, args.quiet)
         if args.command == "import-legacy":
             return import_legacy(args)
-    except ConfigError as exc:
+    except (ConfigError, StoreLocked) as exc:
         print(f"cadchat: {exc}", file=sys.stderr)
         return 2
     return 2

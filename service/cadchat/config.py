@@ -12,10 +12,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 BUNDLED_LIBRARY_NAMES = ("autocad_basic_commands.txt", "lisp_commands.txt")
 LEGACY_LIBRARY_NAMES = BUNDLED_LIBRARY_NAMES  # the seed deployment's file names, in its data dir
+N = TypeVar("N", int, float)
 PROVIDERS = ("auto", "offline", "dashscope", "bailian")
 
 
@@ -94,30 +95,25 @@ class Settings:
 # --- value parsers: each returns the typed value or raises ValueError(reason) ---------------
 
 
-def _int_range(low: int, high: int) -> Callable[[str], int]:
-    def parse(raw: str) -> int:
+def _in_range(kind: Callable[[str], N], what: str, low: N, high: N) -> Callable[[str], N]:
+    def parse(raw: str) -> N:
         try:
-            value = int(raw.strip())
+            value = kind(raw.strip())
         except ValueError:
-            raise ValueError("must be an integer") from None
+            raise ValueError(f"must be {what}") from None
         if not low <= value <= high:
             raise ValueError(f"must be between {low} and {high}")
         return value
 
     return parse
+
+
+def _int_range(low: int, high: int) -> Callable[[str], int]:
+    return _in_range(int, "an integer", low, high)
 
 
 def _float_range(low: float, high: float) -> Callable[[str], float]:
-    def parse(raw: str) -> float:
-        try:
-            value = float(raw.strip())
-        except ValueError:
-            raise ValueError("must be a number") from None
-        if not low <= value <= high:
-            raise ValueError(f"must be between {low} and {high}")
-        return value
-
-    return parse
+    return _in_range(float, "a number", low, high)
 
 
 def _bool(raw: str) -> bool:

@@ -24,9 +24,11 @@ METRICS = web.AppKey("metrics", Metrics)
 QUERY_CACHE = web.AppKey("query_cache", LRU[tuple[tuple[int, int], str], tuple[bool, bytes]])
 
 # --- user code storage (issue 3): add keys below this line ---
-from cadchat.usercodes.store import UserCodeStore  # noqa: E402 - kept inside this feature's block
+from cadchat.usercodes.listing import EncodedList  # noqa: E402 - kept inside this feature's block
+from cadchat.usercodes.store import UserCodeStore  # noqa: E402
 
 USER_CODES = web.AppKey("user_codes", UserCodeStore)
+USER_CODES_LIST = web.AppKey("user_codes_list", EncodedList)
 # --- chat (issue 4): add keys below this line ---
 from cadchat.chat.service import ChatService  # noqa: E402 - kept inside this feature's block
 

@@ -19,7 +19,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/api/search", library.search_post)
     app.router.add_get("/api/search", library.search_get)
     app.router.add_get("/api/codes", library.list_codes)
-    app.router.add_get(r"/api/codes/{id:\d{1,18}}", library.get_code)
+    app.router.add_get(r"/api/codes/{id:[0-9]{1,18}}", library.get_code)
     app.router.add_post("/api/rebuild_embeddings", library.rebuild)
 
     # --- user code storage (issue 3): add routes below this line ---

@@ -70,17 +70,17 @@ def test_https_certificate_issued_by_pebble_for_the_domain():
 
 def test_wrong_name_is_rejected_by_certificate_check():
     ctx = tls_context()
-    with socket.create_connection((IP, 443), timeout=10) as sock:
-        with pytest.raises(ssl.SSLCertVerificationError):
-            ctx.wrap_socket(sock, server_hostname="not-" + DOMAIN)
+    with socket.create_connection((IP, 443), timeout=10) as sock, pytest.raises(ssl.SSLCertVerificationError):
+        ctx.wrap_socket(sock, server_hostname="not-" + DOMAIN)
 
 
 @pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3])
 def test_modern_tls_versions_accepted(version):
     ctx = tls_context(minimum_version=version, maximum_version=version)
-    with socket.create_connection((IP, 443), timeout=10) as sock:
-        with ctx.wrap_socket(sock, server_hostname=DOMAIN) as tls:
-            assert tls.version() == {ssl.TLSVersion.TLSv1_2: "TLSv1.2", ssl.TLSVersion.TLSv1_3: "TLSv1.3"}[version]
+    expected = {ssl.TLSVersion.TLSv1_2: "TLSv1.2", ssl.TLSVersion.TLSv1_3: "TLSv1.3"}[version]
+    with socket.create_connection((IP, 443), timeout=10) as sock, \
+            ctx.wrap_socket(sock, server_hostname=DOMAIN) as tls:
+        assert tls.version() == expected
 
 
 def s_client(*args):
@@ -92,10 +92,10 @@ def s_client(*args):
 
 @pytest.mark.parametrize("flag", ["-tls1", "-tls1_1"])
 def test_legacy_tls_refused(flag):
-    # SECLEVEL=0 so the *client* really offers the old protocol; only the server can refuse it.
+    # SECLEVEL=0 so the *client* really offers the old protocol; the refusal must be the server's alert.
     res = s_client(flag, "-cipher", "DEFAULT:@SECLEVEL=0")
     assert res.returncode != 0
-    assert "Cipher is (NONE)" in res.stdout or "alert" in res.stderr or "no protocols" in res.stderr, res.stderr
+    assert "alert protocol version" in res.stdout + res.stderr, res.stdout + res.stderr
 
 
 def test_tls12_weak_cipher_refused_and_intermediate_cipher_accepted():

@@ -125,7 +125,7 @@ class FakeDashScope:
             shutdown_timeout=1.0,
         )
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", port)
+        site = web.TCPSite(self._runner, "127.0.0.1", port, backlog=4096)  # 1,000-stream benchmarks
         await site.start()
         sockets = site._server.sockets  # type: ignore[union-attr]
         self.url = f"http://127.0.0.1:{sockets[0].getsockname()[1]}/api/v1"

@@ -193,7 +193,14 @@ class TTLCache(Generic[T]):
 
 
 def utc_day() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    """Today's UTC date; recomputed at most once a second (it is asked on every chat request)."""
+    now = time.time()
+    if now - _day_cache[0] >= 1.0:
+        _day_cache[:] = [now, datetime.fromtimestamp(now, timezone.utc).strftime("%Y-%m-%d")]
+    return _day_cache[1]
+
+
+_day_cache: list = [0.0, ""]
 
 
 class TokenBudget:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import PurePath
 from typing import Any
 
 from cadchat.library.model import Command
@@ -26,6 +28,12 @@ class ChatRequest:
     use_cache: bool = True
 
 
+@lru_cache(maxsize=1024)
+def _file_name(path: str) -> str:
+    """Where a command came from, as a file name (never a server path)."""
+    return PurePath(path).name if path else ""
+
+
 @dataclass(frozen=True, slots=True)
 class ContextItem:
     """One retrieved command (or user program) given to the model as context."""
@@ -35,13 +43,11 @@ class ContextItem:
     code: str | None = None  # the stored code of a user program, when the store has it
 
     def reference(self) -> dict[str, Any]:
-        from cadchat.answers import source_name
-
         return {
             "id": self.command.id,
             "command": self.command.name,
             "description": self.command.description,
-            "source": source_name(self.command) or self.command.file,
+            "source": _file_name(self.command.source) or self.command.file,
             "type": self.command.type,
             "category": self.command.category,
             "similarity": self.similarity,
@@ -54,9 +60,16 @@ class Prompt:
     mode: str
     system: str
     messages: tuple[dict[str, str], ...]  # system + history + the user turn with context (chat models)
-    text: str  # the same as one prompt string (Bailian apps take a prompt)
     context: tuple[ContextItem, ...] = ()
     question: str = ""
+    history: tuple[Turn, ...] = ()
+
+    @property
+    def text(self) -> str:
+        """The same prompt as one string (Bailian apps take a prompt); built when asked for."""
+        from cadchat.chat.prompt import app_prompt
+
+        return app_prompt(self)
 
 
 @dataclass(slots=True)

@@ -64,20 +64,29 @@ def build_prompt(message: str, history: Sequence[Turn], mode: str, items: Sequen
     messages = [{"role": "system", "content": system}]
     messages += [{"role": t.role, "content": t.content} for t in history]
     messages.append({"role": "user", "content": user})
-    # Bailian apps take one prompt (the app holds its own system prompt); prior turns go inline.
-    past = "\n".join(f"{'用户' if t.role == 'user' else '助手'}：{t.content}" for t in history)
-    text = "\n\n".join(
+    return Prompt(
+        mode=mode,
+        system=system,
+        messages=tuple(messages),
+        context=tuple(items),
+        question=message,
+        history=tuple(history),
+    )
+
+
+def app_prompt(prompt: Prompt) -> str:
+    """The prompt as one string, for Bailian apps (the app holds its own system prompt): the
+    instructions, the retrieved context, prior turns inline, then the question."""
+    past = "\n".join(f"{'用户' if t.role == 'user' else '助手'}：{t.content}" for t in prompt.history)
+    return "\n\n".join(
         part
         for part in (
-            INSTRUCTIONS[mode],
-            context_block(items),
+            INSTRUCTIONS[prompt.mode],
+            context_block(prompt.context),
             past and "此前的对话：\n" + past,
-            f"用户需求：{message}",
+            f"用户需求：{prompt.question}",
         )
         if part
-    )
-    return Prompt(
-        mode=mode, system=system, messages=tuple(messages), text=text, context=tuple(items), question=message
     )
 
 

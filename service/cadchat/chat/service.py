@@ -202,7 +202,7 @@ class ChatService:
 
     @staticmethod
     def _cache_key(provider: Provider, prompt: Prompt) -> str:
-        raw = json.dumps([provider.name, provider.model, prompt.messages, prompt.text], ensure_ascii=False)
+        raw = json.dumps([provider.name, provider.model, prompt.messages], ensure_ascii=False)
         return hashlib.sha256(raw.encode()).hexdigest()
 
     # --- answers -------------------------------------------------------------------------------

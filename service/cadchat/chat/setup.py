@@ -23,6 +23,7 @@ from cadchat.library.model import Command
 log = logging.getLogger(__name__)
 BUDGET_FILE = "chat_budget.json"
 BUDGET_SAVE_INTERVAL = 10.0
+READ_BUFFER = 4 * 1024  # upstream read buffer per connection (SSE chunks are ~0.5-2 KiB)
 
 
 def stored_code(app: web.Application, command: Command) -> str | None:
@@ -60,6 +61,17 @@ def base_url(settings: Settings) -> str:
     return (settings.dashscope_base_url or dashscope.base_http_api_url).rstrip("/")
 
 
+def env_proxy(url: str) -> tuple[Any, Any]:
+    """The proxy (and its auth) the environment sets for `url`, honouring NO_PROXY; (None, None)."""
+    from aiohttp.helpers import get_env_proxy_for_url
+    from yarl import URL
+
+    try:
+        return get_env_proxy_for_url(URL(url))
+    except LookupError:
+        return None, None
+
+
 def sdk_client(settings: Settings, *, max_connections: int) -> Any:
     """A `dashscope.AsyncClient` on an httpx client we configure: explicit base URL (no SDK
     workspace warning), connect/total timeouts, a pool as large as the upstream cap, and no SDK
@@ -92,7 +104,18 @@ async def chat_ctx(app: web.Application) -> AsyncIterator[None]:
         connector = ConnectTimeoutConnector(
             connect_timeout=settings.chat_connect_timeout, limit=cap, limit_per_host=cap
         )
-        session = aiohttp.ClientSession(connector=connector, trust_env=True)
+        proxy, proxy_auth = env_proxy(base_url(settings))
+        # trust_env=False: aiohttp would look the proxy up in a thread on every request; the
+        # environment's proxy for the DashScope URL (HTTPS_PROXY/NO_PROXY) is resolved once here.
+        # read_bufsize: a stream whose client reads slower than DashScope writes waits in the
+        # kernel's socket buffer, not in ours (64 KiB by default, times every open stream).
+        session = aiohttp.ClientSession(
+            connector=connector,
+            trust_env=False,
+            proxy=proxy,
+            proxy_auth=proxy_auth,
+            read_bufsize=READ_BUFFER,
+        )
         remote = DashScopeProvider(
             api_key=settings.dashscope_api_key,
             base_url=base_url(settings),

@@ -10,6 +10,7 @@ from cadchat.keys import CHAT, REQUEST_ID, SETTINGS
 from cadchat.web_json import dumps, json_object, json_response
 
 MAX_MESSAGE_CHARS = 4000
+WRITE_BUFFER = 8 * 1024
 
 
 def sse(event: str, data: object) -> bytes:
@@ -42,6 +43,9 @@ async def chat(request: web.Request) -> web.StreamResponse:
     events = service.events(plan, request_id)
     try:
         await response.prepare(request)
+        if request.transport is not None:
+            # Back-pressure early: a slow reader holds at most this much of ours per stream.
+            request.transport.set_write_buffer_limits(high=WRITE_BUFFER)
         async for name, data in events:
             await response.write(sse(name, data))
         await response.write_eof()

@@ -8,11 +8,13 @@ are refused, so a typo does not silently do nothing.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from aiohttp import web
 
 from cadchat.handlers.user_codes import code_or_404, store_of
+from cadchat.keys import EXECUTOR
 from cadchat.usercodes import lisp
 from cadchat.usercodes.model import UserCode
 from cadchat.web_json import ApiError, int_param, json_object, json_response
@@ -73,7 +75,9 @@ async def create(request: web.Request) -> web.Response:
     changes = await _changes(request)
     command = changes.get("command")
     if (command is None or command == "") and isinstance(changes.get("code"), str):
-        command = lisp.command_name(changes["code"]) or None  # only a real defun name, no fallback
+        loop = asyncio.get_running_loop()  # a scan of the whole code: off the event loop
+        found = await loop.run_in_executor(request.app[EXECUTOR], lisp.command_name, changes["code"])
+        command = found or None  # only a real defun name here, no placeholder
     code = await store_of(request).create(
         command=command,
         description=changes.get("description"),

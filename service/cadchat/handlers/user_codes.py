@@ -6,18 +6,20 @@ anything else (`../`, NUL, huge, non-ASCII digits) is answered like an unknown i
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
 from aiohttp import web
 
-from cadchat.keys import CATALOG, USER_CODES
+from cadchat.keys import CATALOG, EXECUTOR, USER_CODES, USER_CODES_LIST
 from cadchat.library.store import LIBRARY_ID_BASE
 from cadchat.usercodes import lisp
+from cadchat.usercodes.listing import list_item
 from cadchat.usercodes.model import UserCode, check_code, check_text, parse_id
 from cadchat.usercodes.popularity import popular as rank_popular
 from cadchat.usercodes.store import UserCodeStore
-from cadchat.web_json import ApiError, dumps, int_param, json_object, json_response
+from cadchat.web_json import ApiError, int_param, json_object, json_response
 
 # When neither a `command` nor a `(defun ...)` names the code: it still has to be findable.
 FALLBACK_COMMAND = "USERCODE"
@@ -36,28 +38,14 @@ def code_or_404(request: web.Request) -> UserCode:
     return code
 
 
-def derived_command(body: dict[str, Any], code: Any) -> Any:
+async def derived_command(request: web.Request, body: dict[str, Any], code: Any) -> Any:
     given = body.get("command")
     if isinstance(given, str) and given.strip():
         return given
     if isinstance(code, str):
-        return lisp.command_name(code) or FALLBACK_COMMAND
+        loop = asyncio.get_running_loop()  # a scan of the whole code, as in preview
+        return await loop.run_in_executor(request.app[EXECUTOR], lisp.command_name, code) or FALLBACK_COMMAND
     return given
-
-
-def list_item(code: UserCode) -> dict[str, Any]:
-    return {
-        "id": code.id,
-        "command": code.command,
-        "description": code.description,
-        "filename": code.filename,
-        "timestamp": code.created_at,
-        "lisp_code": code.code,
-        "tags": list(code.tags),
-        "updated_at": code.updated_at,
-        "usage_count": code.usage_count,
-        "success_count": code.success_count,
-    }
 
 
 async def save(request: web.Request) -> web.Response:
@@ -73,12 +61,8 @@ async def save(request: web.Request) -> web.Response:
 
 async def list_codes(request: web.Request) -> web.Response:
     store = store_of(request)
-
-    def build() -> bytes:
-        return dumps({"success": True, "codes": [list_item(c) for c in store.all()]}).encode("utf-8")
-
-    # Encoded once per store change: with thousands of codes this is most of the route's cost.
-    return web.Response(body=store.cached("contract_list", build), content_type="application/json")
+    body = request.app[USER_CODES_LIST].body(store)
+    return web.Response(body=body, content_type="application/json")
 
 
 async def get_code(request: web.Request) -> web.Response:
@@ -102,7 +86,9 @@ async def preview(request: web.Request) -> web.Response:
     description = check_text(
         "description", body.get("description"), limits.max_description_chars, required=False, multiline=True
     )
-    shown = lisp.preview(code, command, description)
+    # A pure-Python scan of up to the code-size limit: run it where it cannot stall other requests.
+    loop = asyncio.get_running_loop()
+    shown = await loop.run_in_executor(request.app[EXECUTOR], lisp.preview, code, command, description)
     return json_response(
         {"success": True, "command": shown["command"], "description": description, "preview": shown}
     )
@@ -112,7 +98,7 @@ async def submit_code(request: web.Request) -> web.Response:
     body = await json_object(request)
     code = body.get("lisp_code", body.get("code"))
     saved = await store_of(request).create(
-        command=derived_command(body, code),
+        command=await derived_command(request, body, code),
         description=body.get("description"),
         code=code,
         tags=body.get("tags"),
@@ -131,7 +117,7 @@ async def create_code(request: web.Request) -> web.Response:
         raise ApiError(400, "'type' must be a string")
     code = body.get("code")
     saved = await store_of(request).create(
-        command=derived_command(body, code),
+        command=await derived_command(request, body, code),
         description=body.get("description"),
         code=code,
         tags=body.get("tags"),

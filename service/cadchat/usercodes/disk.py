@@ -11,16 +11,18 @@ Layout of `<data dir>/user_codes/` (the Docker volume and the backup source):
 
 Anything else (a legacy `user_codes.txt`, its `*.lsp` files) is never touched.
 
-Writes: `.lsp` first, then `.json` (each temp file + fsync + rename + directory fsync).
-Deletes: `.json` first, then `.lsp`. So the `.json` decides whether a code exists, and what a
-SIGKILL at any point leaves is resolved on open, deterministically:
+Writes: `.lsp` first, then `.json` (each a temp file, fsynced, renamed into place; then one
+directory fsync, which makes both renames durable). Deletes: `.json` first, then `.lsp`. So
+the `.json` decides whether a code exists, and what a SIGKILL at any point leaves is resolved
+on open, deterministically:
 
 - `.code-*.tmp` temp files: an interrupted write; removed.
 - `.json` without `.lsp`, or with an `.lsp` whose bytes differ: the `.lsp` is rewritten from the
   record (an update killed between its two renames rolls back to the committed record).
 - `.lsp` without `.json`: an uncommitted create or an interrupted delete; removed.
 - a `.json` that does not parse or fails its checksum cannot come from a crash (renames are
-  atomic); it is moved to `quarantine/` with its `.lsp` for an operator, never served.
+  atomic); it is moved to `quarantine/` with its `.lsp` for an operator, never served. The same
+  goes for a damaged ids.json, library-usage.json or legacy-imports.json.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import json
 import logging
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,12 +54,26 @@ LOCK_FILE = ".lock"
 QUARANTINE = "quarantine"
 
 
+READ_THREADS = 8
+
+
+def _read(path: Path | None) -> bytes | None:
+    if path is None:
+        return None
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        return None
+
+
 class StoreLocked(RuntimeError):
     pass
 
 
 def dump_json(data: Any) -> bytes:
-    return (json.dumps(data, ensure_ascii=False, indent=1, sort_keys=False) + "\n").encode("utf-8")
+    # One line, UTF-8 as is: readable with `jq`, and the C encoder (indent would not use it).
+    return (json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
 
 
 def read_json(path: Path, default: Any) -> Any:
@@ -131,27 +148,36 @@ class DiskStore:
             elif m := _CODE.fullmatch(name):
                 lsps[int(m.group(1))] = Path(entry.path)
         codes: dict[int, UserCode] = {}
-        for code_id, path in sorted(records.items()):
-            try:
-                code = UserCode.from_record(json.loads(path.read_bytes()))
-                if code.id != code_id:
-                    raise ValueError(f"record says id {code.id}")
-            except (ValueError, UnicodeDecodeError) as exc:
-                self._quarantine(path, lsps.pop(code_id, None), str(exc), report)
-                continue
-            codes[code_id] = code
-            lsp = lsps.pop(code_id, None)
-            data = code.code.encode("utf-8")
-            if lsp is None or lsp.read_bytes() != data:
-                atomic_write(self.directory / code_filename(code_id), data, sync_dir=False)
-                report.lsp_restored.append(code_filename(code_id))
+        ids = sorted(records)
+        # Reading is most of an open (two files a code); the reads release the GIL, so a few
+        # threads overlap their syscalls. Parsing and checking stay in this thread.
+        with ThreadPoolExecutor(max_workers=READ_THREADS, thread_name_prefix="cadchat-open") as pool:
+            contents = pool.map(lambda i: (_read(records[i]), _read(lsps.get(i))), ids, chunksize=64)
+            for code_id, (record_bytes, lsp_bytes) in zip(ids, contents, strict=True):
+                path = records[code_id]
+                try:
+                    if record_bytes is None:
+                        raise ValueError("record vanished while opening")
+                    code = UserCode.from_record(json.loads(record_bytes))
+                    if code.id != code_id:
+                        raise ValueError(f"record says id {code.id}")
+                except (ValueError, UnicodeDecodeError) as exc:
+                    self._quarantine(path, lsps.pop(code_id, None), str(exc), report)
+                    continue
+                codes[code_id] = code
+                lsps.pop(code_id, None)
+                data = code.code.encode("utf-8")
+                if lsp_bytes != data:
+                    atomic_write(self.directory / code_filename(code_id), data, sync_dir=False)
+                    report.lsp_restored.append(code_filename(code_id))
         for path in lsps.values():
             path.unlink()
             report.orphans_removed.append(path.name)
         if report.repaired:
             fsync_dir(self.directory)
         report.codes = len(codes)
-        high = read_json(self.directory / IDS_FILE, {}).get("highest_id", 0)
+        ids = self.read_json(IDS_FILE, {})
+        high = ids.get("highest_id", 0) if isinstance(ids, dict) else 0
         highest = max([high if isinstance(high, int) else 0, *codes])
         return codes, highest, report
 
@@ -161,6 +187,7 @@ class DiskStore:
         for path in (record, lsp):
             if path is not None:
                 os.replace(path, target / path.name)
+        fsync_dir(target)
         log.error("user code record %s is unreadable (%s); moved to %s", record.name, reason, target)
         report.quarantined.append(record.name)
 
@@ -188,4 +215,15 @@ class DiskStore:
         atomic_write(self.directory / name, dump_json(data))
 
     def read_json(self, name: str, default: Any) -> Any:
-        return read_json(self.directory / name, default)
+        """One of the store's own JSON files; one that does not parse (damage: our writes are
+        atomic) is moved to quarantine/ and logged, and the store starts without it."""
+        path = self.directory / name
+        try:
+            return read_json(path, default)
+        except (ValueError, UnicodeDecodeError) as exc:
+            target = self.directory / QUARANTINE
+            target.mkdir(exist_ok=True)
+            os.replace(path, target / name)
+            fsync_dir(target)
+            log.error("%s is unreadable (%s); moved to %s, starting without it", path, exc, target)
+            return default

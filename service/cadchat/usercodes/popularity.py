@@ -9,8 +9,10 @@ counts on disk but drops out of the popular lists until it comes back.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import heapq
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from cadchat.library.model import Command
@@ -108,12 +110,14 @@ def popular(
     is stable. Every user code is a candidate (unused ones last); library commands only once
     someone reported using them: the library has thousands of never-used entries."""
     keyword = keyword.strip().casefold()
-    ranked: list[tuple[tuple[int, int, float, int], dict[str, Any]]] = []
+    # Items are built for the winners only: with thousands of codes, ranking is cheap and
+    # building every item (with its code) is not.
+    ranked: list[tuple[tuple[int, int, float, int], Callable[[], dict[str, Any]]]] = []
     for code in user_codes:
         if keyword and not _matches(keyword, code.command, code.description, *code.tags):
             continue
         key = (-code.usage_count, -code.success_count, -code.success_rate, code.id)
-        ranked.append((key, user_item(code)))
+        ranked.append((key, partial(user_item, code)))
     for name, counts in library_usage.items():
         command = library_by_key.get(name)
         if command is None or counts.usage_count == 0:
@@ -122,6 +126,5 @@ def popular(
             continue
         rate = _rate(counts.usage_count, counts.success_count)
         key = (-counts.usage_count, -counts.success_count, -rate, int(command.id))
-        ranked.append((key, library_item(command, counts)))
-    ranked.sort(key=lambda pair: pair[0])
-    return [item for _, item in ranked[:limit]]
+        ranked.append((key, partial(library_item, command, counts)))
+    return [build() for _, build in heapq.nsmallest(limit, ranked, key=lambda pair: pair[0])]

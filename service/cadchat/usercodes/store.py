@@ -82,7 +82,6 @@ class UserCodeStore:
         self._reserved = 0  # ids handed to creates still writing
         self._executor: Executor | None = None
         self.version = 0  # bumped on every change: response caches key on it
-        self._cache: dict[str, tuple[int, Any]] = {}
         self.open_report = OpenReport()
         self.import_report: legacy.ImportReport | None = None
 
@@ -105,14 +104,21 @@ class UserCodeStore:
         self.open_report = report
         self._persisted_highest = highest
         legacy_file = self.disk.directory / legacy.LEGACY_INDEX
-        if import_legacy and legacy_file.is_file() and not legacy.already_imported(self.disk, legacy_file):
-            result = legacy.import_into(self.disk, codes, highest, legacy_file, self.limits)
-            self.import_report = result.report
-            highest = result.highest
-            for line in result.report.lines():
-                log.info("legacy import: %s", line)
+        if import_legacy and legacy_file.is_file():
+            try:
+                if not legacy.already_imported(self.disk, legacy_file):
+                    result = legacy.import_into(self.disk, codes, highest, legacy_file, self.limits)
+                    self.import_report = result.report
+                    highest = result.highest
+                    for line in result.report.lines():
+                        log.info("legacy import: %s", line)
+            except OSError as exc:
+                # The store itself is fine: serve it, and let the operator rerun the import
+                # (`cadchat import-legacy`) once the file is readable.
+                log.error("legacy import of %s failed, nothing more imported: %s", legacy_file, exc)
         self._codes = codes
-        self._highest = highest
+        # max(): an import that failed half-way has still stored some codes under new ids.
+        self._highest = max([highest, *codes])
         self._library_usage = load_library_usage(self.disk.read_json(LIBRARY_USAGE_FILE, {}))
 
     async def close(self) -> None:
@@ -136,15 +142,6 @@ class UserCodeStore:
         return sum(c.usage_count for c in self._codes.values()) + sum(
             c.usage_count for c in self._library_usage.values()
         )
-
-    def cached(self, name: str, build: Callable[[], T]) -> T:
-        """`build()` once per store version: the full list is rebuilt only after a change."""
-        hit = self._cache.get(name)
-        if hit is not None and hit[0] == self.version:
-            return hit[1]
-        value = build()
-        self._cache[name] = (self.version, value)
-        return value
 
     def search(self, text: str) -> list[UserCode]:
         """Case-insensitive substring match on command, description and tags (the /v1 `q`)."""

@@ -1,0 +1,32 @@
+"""Locations shared by the Ansible tests (no fixtures: plain constants, importable anywhere)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+ROLES = REPO / "roles"
+MOLECULE = REPO / "molecule"
+BIN = Path(sys.executable).parent
+
+
+def tool(name: str) -> str:
+    """The venv's copy of a CLI tool (ansible-playbook, ansible-lint, yamllint)."""
+    path = BIN / name
+    if not path.exists():
+        raise FileNotFoundError(f"{name} not found next to {sys.executable}; install the dev requirements")
+    return str(path)
+
+
+def tool_env() -> dict[str, str]:
+    """Environment for the tools: the venv first on PATH, the repo's ansible.cfg, no colour."""
+    env = dict(os.environ)
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    env["ANSIBLE_CONFIG"] = str(REPO / "ansible.cfg")
+    env["ANSIBLE_NOCOLOR"] = "1"
+    env["NO_COLOR"] = "1"
+    env["ANSIBLE_FORCE_COLOR"] = "0"
+    env.pop("ANSIBLE_ROLES_PATH", None)
+    return env
