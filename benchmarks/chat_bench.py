@@ -42,10 +42,40 @@ from fake_dashscope import API_KEY  # noqa: E402
 from serverproc import clean_env, rss_kib, running_server  # noqa: E402
 
 BODY = {"message": "画一个半径 50 的圆", "mode": "lisp", "cache": False}
+# wrk rotates through these needs, so neither retrieval nor anything else sees one repeated text.
+NEEDS = [
+    "画一个半径 50 的圆",
+    "把多余的线剪掉",
+    "炸开块并保留属性",
+    "批量修改文字高度",
+    "两条线倒圆角",
+    "把线延伸到边界",
+    "偏移复制平行线",
+    "测量两点距离",
+    "标注直径",
+    "阵列复制十个圆",
+    "删除所有空图层",
+    "统计选中对象数量",
+    "画一个矩形",
+    "镜像对象",
+    "旋转 90 度",
+    "缩放到一半",
+    "合并多段线",
+    "打断一条线",
+    "填充图案",
+    "插入块",
+]
 LUA = """
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
-wrk.body = '%s'
+local bodies = {
+%s
+}
+local i = 0
+request = function()
+  i = i + 1
+  return wrk.format(nil, nil, nil, bodies[(i %% #bodies) + 1])
+end
 """
 
 
@@ -89,9 +119,13 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
 
 
-def run_wrk(base: str, connections: int, duration: int, workdir: Path) -> dict[str, object]:
+def run_wrk(base: str, connections: int, duration: int, workdir: Path, pid: int) -> dict[str, object]:
     script = workdir / "chat.lua"
-    script.write_text(LUA % json.dumps(BODY, ensure_ascii=False), encoding="utf-8")
+    bodies = ",\n".join(
+        "[[" + json.dumps({**BODY, "message": need}, ensure_ascii=False) + "]]" for need in NEEDS
+    )
+    script.write_text(LUA % bodies, encoding="utf-8")
+    cpu_before = cpu_seconds(pid)
     out = subprocess.run(
         [
             "wrk",
@@ -107,12 +141,19 @@ def run_wrk(base: str, connections: int, duration: int, workdir: Path) -> dict[s
         text=True,
         check=True,
     ).stdout
+    cpu = cpu_seconds(pid) - cpu_before
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     latency = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)", out, re.M))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: (.*)", out)
     return {
         "requests_per_s": rps,
+        "requests": total,
+        # The box is shared by wrk, the fake and the server: the server's own CPU time per request
+        # says what one core would sustain for it alone.
+        "server_cpu_ms_per_request": round(cpu / total * 1000, 3) if total else None,
+        "server_only_capacity_per_core_rps": round(total / cpu) if cpu else None,
         "latency": latency,
         "non_2xx": int(errors.group(1)) if errors else 0,
         "socket_errors": socket_errors.group(1) if socket_errors else "none",
@@ -124,7 +165,8 @@ async def added_latency(base: str, count: int) -> dict[str, float]:
     async with aiohttp.ClientSession() as session:
         for number in range(count + 50):
             started = time.perf_counter()
-            async with session.post(base + "/api/chat", json=BODY) as response:
+            body = {**BODY, "message": NEEDS[number % len(NEEDS)]}
+            async with session.post(base + "/api/chat", json=body) as response:
                 answer = await response.json()
             elapsed = (time.perf_counter() - started) * 1000
             assert response.status == 200 and answer["provider"] == "dashscope", answer
@@ -233,8 +275,8 @@ def main() -> int:
             if "throughput" not in parts:
                 report["non_streamed"] = "skipped"
             elif shutil.which("wrk"):
-                run_wrk(base, args.connections, 2, Path(tmp))  # warm-up
-                report["non_streamed"] = run_wrk(base, args.connections, args.duration, Path(tmp))
+                run_wrk(base, args.connections, 2, Path(tmp), pid)  # warm-up
+                report["non_streamed"] = run_wrk(base, args.connections, args.duration, Path(tmp), pid)
             else:
                 report["non_streamed"] = "skipped: wrk not installed"
             if "latency" in parts:

@@ -85,6 +85,7 @@ def serve(args: argparse.Namespace) -> int:
         port=settings.port,
         access_log=logging.getLogger("aiohttp.access") if settings.access_log else None,
         print=None,
+        backlog=1024,  # bursts of hundreds of streaming clients must not be dropped at accept
     )
     return 0
 

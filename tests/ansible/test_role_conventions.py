@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from _ansible_paths import ROLES
 
 ROLE_DIRS = sorted(p for p in ROLES.iterdir() if (p / "tasks" / "main.yml").exists())
@@ -99,7 +98,8 @@ def test_concern_switches_are_the_include_conditions(role):
     }
     preflight = (role / "tasks" / "preflight.yml").read_text(encoding="utf-8")
     wrong = [
-        concern for concern in concerns(role)
+        concern
+        for concern in concerns(role)
         if f"{role.name}_{concern}_enabled" in spec_options(role)
         and f"{role.name}_{concern}_enabled" not in main.get(concern, "")
         and not (concern in main and f"{role.name}_{concern}_enabled" in preflight and "__" in main[concern])
@@ -153,7 +153,7 @@ def _tasks(items):
 
 def test_modules_are_fqcn(role):
     short = []
-    for path in sorted((role / "tasks").glob("*.yml")) + [role / "handlers" / "main.yml"]:
+    for path in [*sorted((role / "tasks").glob("*.yml")), role / "handlers" / "main.yml"]:
         if not path.exists():
             continue
         for task in _tasks(load(path) or []):
@@ -163,9 +163,46 @@ def test_modules_are_fqcn(role):
 
 
 _TASK_KEYWORDS = {
-    "name", "when", "register", "notify", "loop", "loop_control", "tags", "vars", "become", "become_user",
-    "changed_when", "failed_when", "check_mode", "block", "rescue", "always", "listen", "args", "environment",
-    "delegate_to", "run_once", "ignore_errors", "no_log", "until", "retries", "delay", "diff", "throttle",
-    "any_errors_fatal", "module_defaults", "timeout", "ignore_unreachable", "async", "poll", "debugger",
-    "delegate_facts", "collections", "connection", "port", "remote_user", "with_items", "with_dict",
+    "name",
+    "when",
+    "register",
+    "notify",
+    "loop",
+    "loop_control",
+    "tags",
+    "vars",
+    "become",
+    "become_user",
+    "changed_when",
+    "failed_when",
+    "check_mode",
+    "block",
+    "rescue",
+    "always",
+    "listen",
+    "args",
+    "environment",
+    "delegate_to",
+    "run_once",
+    "ignore_errors",
+    "no_log",
+    "until",
+    "retries",
+    "delay",
+    "diff",
+    "throttle",
+    "any_errors_fatal",
+    "module_defaults",
+    "timeout",
+    "ignore_unreachable",
+    "async",
+    "poll",
+    "debugger",
+    "delegate_facts",
+    "collections",
+    "connection",
+    "port",
+    "remote_user",
+    "with_items",
+    "with_dict",
 }

@@ -300,3 +300,42 @@ async def test_a_provider_without_a_key_runs_offline(chat_client, provider):
     client = await chat_client(llm_provider=provider, dashscope_api_key="")
     answer = await chat(client)
     assert answer["provider"] == "offline" and answer["degraded"] is False
+
+
+async def test_connect_timeout_bounds_the_connection_phase(fake):
+    """The SDK replaces the session's ClientTimeout per request, so the connect bound lives in the
+    connector: here the pool's only connection is held by a hanging stream, and the next call's
+    connection phase gives up after connect_timeout."""
+    import aiohttp
+    from cadchat.chat.providers import ConnectTimeoutConnector, transport_error
+
+    connector = ConnectTimeoutConnector(connect_timeout=0.2, limit=1)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        fake.fault("hang_before_first")
+        url = fake.url + "/services/aigc/text-generation/generation"
+        body = {"model": "qwen-plus", "input": {"prompt": "hi"}}
+        headers = {"Authorization": f"Bearer {API_KEY}", "X-DashScope-SSE": "enable"}
+        held = await session.post(url, json=body, headers=headers)
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(aiohttp.ConnectionTimeoutError) as info:
+            await session.post(url, json=body, headers=headers)
+        assert asyncio.get_running_loop().time() - started < 1.0
+        assert transport_error(info.value).kind == "timeout"
+        held.close()
+
+
+async def test_a_matching_user_code_is_sent_as_context(chat_client, fake):
+    client = await chat_client()
+    code = (
+        "(defun c:DCIRC (/ p)\n  (setq p (getpoint))\n"
+        '  (command "_.CIRCLE" p 10 "_.CIRCLE" p 20)\n  (princ)\n)'
+    )
+    saved = await client.post(
+        "/api/user_codes/save",
+        json={"code": code, "command": "DCIRC", "description": "画同心圆 两个同心的圆"},
+    )
+    assert saved.status == 200
+    answer = await chat(client, message="画同心圆")
+    assert next(r for r in answer["references"] if r["command"] == "DCIRC")["has_code"] is True
+    prompt = fake.requests[-1]["body"]["input"]["messages"][-1]["content"]
+    assert "DCIRC" in prompt and '(command "_.CIRCLE" p 10 "_.CIRCLE" p 20)' in prompt

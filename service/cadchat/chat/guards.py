@@ -233,8 +233,16 @@ class TokenBudget:
     def spend(self, tokens: int) -> None:
         self._roll()
         if tokens > 0:
+            was_exhausted = self.exhausted
             self.spent += tokens
             self.dirty = True
+            if self.exhausted and not was_exhausted:
+                log.warning(
+                    "chat token budget for %s spent (%d of %d tokens): offline answers until 00:00 UTC",
+                    self.day,
+                    self.spent,
+                    self.daily,
+                )
 
     def load(self) -> None:
         if self.path is None:

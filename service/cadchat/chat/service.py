@@ -131,6 +131,7 @@ class ChatService:
         wait = self.rate.check(client)
         if wait > 0:
             self._count(self.provider_name, request, "rate_limited")
+            log.info("chat rate limit for %s: 429, retry in %.1f s", client, wait)
             retry = max(1, int(wait + 0.999))
             raise ApiError(
                 429,
@@ -180,6 +181,7 @@ class ChatService:
             return plan
         if not self.slots.try_acquire():
             self._count(remote.name, request, "busy")
+            log.info("chat at capacity (%d upstream calls): 503", self.slots.capacity)
             raise ApiError(
                 503, "chat is at capacity; retry shortly", headers={"Retry-After": "1"}, retry_after=1
             )
@@ -306,7 +308,13 @@ class ChatService:
             if plan.cached is not None:
                 self._count(plan.provider.name, request, "cached")
                 elapsed = round((time.perf_counter() - plan.started) * 1000, 1)
-                return {**plan.cached, "request_id": request_id, "cached": True, "elapsed_ms": elapsed}
+                return {
+                    **plan.cached,
+                    "request_id": request_id,
+                    "cached": True,
+                    "elapsed_ms": elapsed,
+                    "upstream_ms": 0.0,
+                }
             if not plan.provider.remote:
                 completion = await self.offline.complete(plan.prompt)
                 self._count("offline", request, "degraded" if plan.degraded_reason else "offline")
