@@ -22,9 +22,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import generate_library  # noqa: E402
-import retrieval_eval  # noqa: E402
-from serverproc import rss_kib, running_server  # noqa: E402
+import generate_library
+import retrieval_eval
+from serverproc import rss_kib, running_server
 
 LUA = """
 wrk.method = "POST"
@@ -79,7 +79,9 @@ def wrk(base: str, lua: Path, connections: int, duration: int, threads: int) -> 
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--commands", type=int, default=10_000)
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--duration", type=int, default=10)

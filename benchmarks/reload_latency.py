@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import generate_library  # noqa: E402
-from serverproc import running_server  # noqa: E402
+import generate_library
+from serverproc import running_server
 
 
 def best_command(base: str, need: str) -> str | None:
@@ -35,7 +35,9 @@ def best_command(base: str, need: str) -> str | None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--polling", action="store_true", help="use the polling observer")
     parser.add_argument("--commands", type=int, default=0, help="size of an extra generated library")

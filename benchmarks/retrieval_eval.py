@@ -96,9 +96,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"labels not in the library: {', '.join(sorted(report.unknown_labels))}")
     if args.misses:
         for case, ranked in report.misses:
-            print(
-                f"  miss line {case.line}: {case.need!r} expected {'/'.join(sorted(case.expected))} got {ranked}"
-            )
+            expected = "/".join(sorted(case.expected))
+            print(f"  miss line {case.line}: {case.need!r} expected {expected} got {ranked}")
     ok = report.hit1 >= args.min_hit1 and report.hit3 >= args.min_hit3
     return 0 if ok else 1
 

@@ -40,7 +40,9 @@ def clean_env(extra: Mapping[str, str]) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def running_server(data_dir: Path, env: Mapping[str, str], timeout: float = 60.0) -> Iterator[tuple[str, int]]:
+def running_server(
+    data_dir: Path, env: Mapping[str, str], timeout: float = 60.0
+) -> Iterator[tuple[str, int]]:
     """Yield (base URL, pid) of a server started with `env`; stop it (SIGTERM) afterwards."""
     port = free_port()
     full_env = clean_env({"CADCHAT_ACCESS_LOG": "false", **env})

@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from cadchat.config import BUNDLED_LIBRARY_NAMES, bundled_library_dir
 from cadchat.library.parser import parse_file
 

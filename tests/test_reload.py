@@ -154,7 +154,9 @@ async def test_watch_disabled_means_no_watcher(aiohttp_client, make_settings, sm
     assert await best(client, "ONLYAFTERREBUILD") == "ONLYAFTERREBUILD"
 
 
-async def test_default_sources_watch_command_files_and_legacy_names(aiohttp_client, make_settings, caplog) -> None:
+async def test_default_sources_watch_command_files_and_legacy_names(
+    aiohttp_client, make_settings, caplog
+) -> None:
     settings = make_settings()
     client = await aiohttp_client(create_app(settings))
     assert settings.command_files_dir.is_dir()  # created at start so drops are seen

@@ -6,7 +6,6 @@ import random
 from pathlib import Path
 
 import pytest
-
 from cadchat.catalog import Catalog
 from cadchat.library.model import Command
 from cadchat.library.store import LibrarySources, LibraryStore, build_index
@@ -101,7 +100,11 @@ def test_unknown_words_give_no_hits() -> None:
 
 
 def test_ties_are_broken_by_the_sort_key_deterministically() -> None:
-    twins = lib(("BBB", "同样的描述", "", "basic"), ("AAA", "同样的描述", "", "basic"), ("CCC", "同样的描述", "", "basic"))
+    twins = lib(
+        ("BBB", "同样的描述", "", "basic"),
+        ("AAA", "同样的描述", "", "basic"),
+        ("CCC", "同样的描述", "", "basic"),
+    )
     for order in (twins, list(reversed(twins))):
         assert rank([build_index(order)], "同样的描述", 2) == ["AAA", "BBB"]
 
@@ -109,9 +112,7 @@ def test_ties_are_broken_by_the_sort_key_deterministically() -> None:
 def test_frozen_and_mutable_indexes_score_identically() -> None:
     rng = random.Random(3)
     vocabulary = list("画线圆弧删除修剪延伸复制移动旋转镜像偏移标注图层块炸开")
-    commands = lib(
-        *[(f"C{i}", "".join(rng.choices(vocabulary, k=12)), "", "basic") for i in range(200)]
-    )
+    commands = lib(*[(f"C{i}", "".join(rng.choices(vocabulary, k=12)), "", "basic") for i in range(200)])
     mutable: SearchIndex[Command] = SearchIndex()
     for c in commands:
         mutable.add(c.id, c, document_features(c.name, c.aliases, c.description))

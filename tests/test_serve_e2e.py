@@ -10,7 +10,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
-from serverproc import running_server  # noqa: E402
+from serverproc import running_server
 
 
 def post(base: str, path: str, body: dict) -> dict:

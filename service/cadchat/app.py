@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from aiohttp import web
 
 from cadchat.catalog import Catalog
+from cadchat.chat.setup import chat_ctx
 from cadchat.config import BUNDLED_LIBRARY_NAMES, LEGACY_LIBRARY_NAMES, Settings, bundled_library_dir
 from cadchat.keys import CATALOG, EXECUTOR, LIBRARY, METRICS, QUERY_CACHE, SETTINGS, STARTED_AT, WATCHER
 from cadchat.library.store import LibrarySources, LibraryStore
@@ -18,6 +19,7 @@ from cadchat.lru import LRU
 from cadchat.metrics import Metrics
 from cadchat.middlewares import observe
 from cadchat.routes import setup_routes
+from cadchat.usercodes.lifecycle import install as install_user_codes
 
 log = logging.getLogger(__name__)
 
@@ -83,14 +85,9 @@ def create_app(settings: Settings) -> web.Application:
     app[CATALOG] = Catalog(app[LIBRARY])
     app[QUERY_CACHE] = LRU(settings.query_cache_size)
     app[METRICS].user_programs.set_function(lambda: len(app[CATALOG].user_programs))
+    # Order matters: user codes join the catalog after the library loads; chat uses both.
     app.cleanup_ctx.extend([_executor_ctx, _library_ctx])
-    # --- user code storage (issue 3): append its cleanup_ctx below this line ---
-    from cadchat.usercodes.lifecycle import install as install_user_codes
-
     install_user_codes(app)
-    # --- chat (issue 4): append its cleanup_ctx below this line ---
-    from cadchat.chat.setup import chat_ctx
-
     app.cleanup_ctx.append(chat_ctx)
     setup_routes(app)
     return app

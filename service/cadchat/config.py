@@ -55,14 +55,14 @@ class Settings:
     log_level: str = "INFO"
     log_format: str = "text"
     access_log: bool = True
-    # --- user code storage (issue 3): add fields below this line ---
+    # user code storage
     user_codes_max_code_bytes: int = 256 * 1024
     user_codes_max_command_chars: int = 100
     user_codes_max_description_chars: int = 2000
     user_codes_max_tags: int = 20
     user_codes_max_count: int = 100_000
     user_codes_import_legacy: bool = True
-    # --- chat (issue 4): add fields below this line ---
+    # chat
     chat_connect_timeout: float = 5.0
     chat_first_token_timeout: float = 20.0
     chat_total_timeout: float = 120.0
@@ -187,7 +187,7 @@ ENVIRONMENT: dict[str, tuple[tuple[str, ...], Callable[[str], Any]]] = {
     "log_level": (("CADCHAT_LOG_LEVEL",), _choice("DEBUG", "INFO", "WARNING", "ERROR", upper=True)),
     "log_format": (("CADCHAT_LOG_FORMAT",), _choice("text", "json")),
     "access_log": (("CADCHAT_ACCESS_LOG",), _bool),
-    # --- user code storage (issue 3): add variables below this line ---
+    # user code storage
     "user_codes_max_code_bytes": (("CADCHAT_USER_CODE_MAX_BYTES",), _int_range(16, 64 * 1024 * 1024)),
     "user_codes_max_command_chars": (("CADCHAT_USER_CODE_MAX_COMMAND_CHARS",), _int_range(1, 1000)),
     "user_codes_max_description_chars": (
@@ -197,7 +197,7 @@ ENVIRONMENT: dict[str, tuple[tuple[str, ...], Callable[[str], Any]]] = {
     "user_codes_max_tags": (("CADCHAT_USER_CODE_MAX_TAGS",), _int_range(0, 1000)),
     "user_codes_max_count": (("CADCHAT_USER_CODE_MAX_COUNT",), _int_range(1, 9_999_999)),
     "user_codes_import_legacy": (("CADCHAT_USER_CODE_IMPORT_LEGACY",), _bool),
-    # --- chat (issue 4): add variables below this line ---
+    # chat
     "chat_connect_timeout": (("CADCHAT_CHAT_CONNECT_TIMEOUT",), _float_range(0.1, 120.0)),
     "chat_first_token_timeout": (("CADCHAT_CHAT_FIRST_TOKEN_TIMEOUT",), _float_range(0.1, 600.0)),
     "chat_total_timeout": (("CADCHAT_CHAT_TOTAL_TIMEOUT",), _float_range(0.1, 3600.0)),

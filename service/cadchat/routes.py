@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from prometheus_client.aiohttp import make_aiohttp_handler
 
-from cadchat.handlers import library, status
+from cadchat.handlers import chat, codes_v1, library, status, user_codes
 from cadchat.keys import METRICS
 
 
@@ -22,9 +22,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get(r"/api/codes/{id:[0-9]{1,18}}", library.get_code)
     app.router.add_post("/api/rebuild_embeddings", library.rebuild)
 
-    # --- user code storage (issue 3): add routes below this line ---
-    from cadchat.handlers import codes_v1, user_codes
-
+    # user code storage
     app.router.add_post("/api/user_codes/save", user_codes.save)
     app.router.add_get("/api/user_codes/list", user_codes.list_codes)
     app.router.add_get("/api/user_codes/get/{id}", user_codes.get_code)
@@ -41,9 +39,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_put("/v1/codes/{id}", codes_v1.replace)
     app.router.add_patch("/v1/codes/{id}", codes_v1.patch)
     app.router.add_delete("/v1/codes/{id}", codes_v1.delete)
-    # --- chat (issue 4): add routes below this line ---
-    from cadchat.handlers import chat
-
+    # chat
     app.router.add_post("/api/chat", chat.chat)
 
     app.router.add_get("/metrics", make_aiohttp_handler(app[METRICS].registry))

@@ -9,6 +9,9 @@ import sys
 import pytest
 from _ansible_paths import REPO, tool, tool_env
 
+# They start external tools (ansible-lint alone needs ~1 min of CPU); none starts Molecule.
+pytestmark = pytest.mark.slow
+
 # Lint areas by owner, so a failure names whose files broke.
 FOUNDATION = [
     "site.yml",

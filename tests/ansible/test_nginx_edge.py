@@ -7,6 +7,7 @@ Run by molecule/nginx/verify.yml, which exports:
   NGINX_EDGE_HEALTH   the path Nginx answers itself (nginx_health_path)
 Without NGINX_EDGE_IP the module is skipped (no instance to talk to).
 """
+
 import http.client
 import json
 import os
@@ -58,6 +59,7 @@ def http_plain(method, path, headers=None):
 
 # --- TLS ---------------------------------------------------------------------------------------
 
+
 def test_https_certificate_issued_by_pebble_for_the_domain():
     resp, conn = https("GET", HEALTH)
     cert = conn.sock.getpeercert()
@@ -78,15 +80,20 @@ def test_wrong_name_is_rejected_by_certificate_check():
 def test_modern_tls_versions_accepted(version):
     ctx = tls_context(minimum_version=version, maximum_version=version)
     expected = {ssl.TLSVersion.TLSv1_2: "TLSv1.2", ssl.TLSVersion.TLSv1_3: "TLSv1.3"}[version]
-    with socket.create_connection((IP, 443), timeout=10) as sock, \
-            ctx.wrap_socket(sock, server_hostname=DOMAIN) as tls:
+    with (
+        socket.create_connection((IP, 443), timeout=10) as sock,
+        ctx.wrap_socket(sock, server_hostname=DOMAIN) as tls,
+    ):
         assert tls.version() == expected
 
 
 def s_client(*args):
     return subprocess.run(
         ["openssl", "s_client", "-connect", f"{IP}:443", "-servername", DOMAIN, *args],
-        input="", capture_output=True, text=True, timeout=20,
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=20,
     )
 
 
@@ -120,6 +127,7 @@ def test_hsts_and_security_headers_on_https():
 
 # --- HTTP port -----------------------------------------------------------------------------------
 
+
 def test_port_80_redirects_to_https():
     resp = http_plain("GET", "/api/codes?x=1")
     assert resp.status == 301
@@ -138,6 +146,7 @@ def test_acme_challenge_path_stays_on_http():
 
 
 # --- proxying --------------------------------------------------------------------------------------
+
 
 def test_nginx_answers_its_own_health():
     resp, conn = https("GET", HEALTH)
@@ -177,8 +186,9 @@ def test_json_is_gzipped():
 
 
 def test_body_over_limit_is_refused():
-    resp, conn = https("POST", "/api/query", body=b"x" * (1024 * 1024 + 10),
-                       headers={"Content-Type": "application/json"})
+    resp, conn = https(
+        "POST", "/api/query", body=b"x" * (1024 * 1024 + 10), headers={"Content-Type": "application/json"}
+    )
     resp.read()
     assert resp.status == 413
     conn.close()
@@ -187,10 +197,17 @@ def test_body_over_limit_is_refused():
 @pytest.mark.parametrize("path", ["/api/chat", "/api/chat/stream"])
 def test_sse_arrives_incrementally(path):
     start = time.time()
-    resp, conn = https("POST", path, body=json.dumps({"message": "画一个圆", "stream": True}).encode(),
-                       headers={"Content-Type": "application/json", "Accept": "text/event-stream",
-                                "Accept-Encoding": "gzip"},
-                       timeout=30)
+    resp, conn = https(
+        "POST",
+        path,
+        body=json.dumps({"message": "画一个圆", "stream": True}).encode(),
+        headers={
+            "Content-Type": "application/json",
+            "Accept": "text/event-stream",
+            "Accept-Encoding": "gzip",
+        },
+        timeout=30,
+    )
     assert resp.status == 200
     assert resp.getheader("Content-Type", "").startswith("text/event-stream")
     assert resp.getheader("Content-Encoding") is None  # event streams are never gzipped

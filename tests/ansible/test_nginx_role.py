@@ -3,6 +3,7 @@
 Renders roles/nginx/templates/*.j2 with ansible-playbook on localhost (connection local, no root
 needed) and reads the result; the Pebble-backed end-to-end proof is molecule/nginx.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,13 +23,33 @@ INTERNAL = yaml.safe_load((ROLE / "vars" / "main.yml").read_text(encoding="utf-8
 
 VARIANTS = {
     "plain": ("site.conf.j2", {}),
-    "tls": ("site.conf.j2", {"nginx_domains": ["chat.example.org", "api.example.org"],
-                             "__nginx_tls_active": True, "__nginx_tls_requested": True}),
-    "ocsp": ("site.conf.j2", {"nginx_domains": ["chat.example.org"], "__nginx_tls_active": True,
-                              "__nginx_tls_requested": True, "__nginx_ocsp_uri": "http://ocsp.example.net"}),
-    "new_nginx_ipv6": ("site.conf.j2", {"nginx_domains": ["chat.example.org"], "__nginx_tls_active": True,
-                                        "__nginx_tls_requested": True, "__nginx_http2_directive": True,
-                                        "__nginx_ipv6": True}),
+    "tls": (
+        "site.conf.j2",
+        {
+            "nginx_domains": ["chat.example.org", "api.example.org"],
+            "__nginx_tls_active": True,
+            "__nginx_tls_requested": True,
+        },
+    ),
+    "ocsp": (
+        "site.conf.j2",
+        {
+            "nginx_domains": ["chat.example.org"],
+            "__nginx_tls_active": True,
+            "__nginx_tls_requested": True,
+            "__nginx_ocsp_uri": "http://ocsp.example.net",
+        },
+    ),
+    "new_nginx_ipv6": (
+        "site.conf.j2",
+        {
+            "nginx_domains": ["chat.example.org"],
+            "__nginx_tls_active": True,
+            "__nginx_tls_requested": True,
+            "__nginx_http2_directive": True,
+            "__nginx_ipv6": True,
+        },
+    ),
     "no_ratelimit": ("site.conf.j2", {"nginx_ratelimit_enabled": False}),
     "main": ("nginx.conf.j2", {}),
 }
@@ -39,22 +60,54 @@ def rendered(tmp_path_factory) -> dict[str, str]:
     """Every variant rendered by one ansible-playbook run: role defaults + internal vars + overrides."""
     tmp = tmp_path_factory.mktemp("nginx-render")
     facts = {
-        "__nginx_tls_active": False, "__nginx_tls_requested": False, "__nginx_cert_name": "chat.example.org",
-        "__nginx_ipv6": False, "__nginx_http2_directive": False, "__nginx_ocsp_uri": "",
+        "__nginx_tls_active": False,
+        "__nginx_tls_requested": False,
+        "__nginx_cert_name": "chat.example.org",
+        "__nginx_ipv6": False,
+        "__nginx_http2_directive": False,
+        "__nginx_ocsp_uri": "",
     }
     tasks = [
-        {"name": name, "vars": overrides,
-         "ansible.builtin.template": {"src": str(ROLE / "templates" / template),
-                                      "dest": str(tmp / f"{name}.conf"), "mode": "0644"}}
+        {
+            "name": name,
+            "vars": overrides,
+            "ansible.builtin.template": {
+                "src": str(ROLE / "templates" / template),
+                "dest": str(tmp / f"{name}.conf"),
+                "mode": "0644",
+            },
+        }
         for name, (template, overrides) in VARIANTS.items()
     ]
-    play = [{"hosts": "localhost", "gather_facts": True, "gather_subset": ["!all", "!min", "service_mgr"],
-             "vars": {**DEFAULTS, **INTERNAL, **facts}, "tasks": tasks}]
+    play = [
+        {
+            "hosts": "localhost",
+            "gather_facts": True,
+            "gather_subset": ["!all", "!min", "service_mgr"],
+            "vars": {**DEFAULTS, **INTERNAL, **facts},
+            "tasks": tasks,
+        }
+    ]
     pb = tmp / "render.yml"
     pb.write_text(yaml.safe_dump(play), encoding="utf-8")
-    res = subprocess.run([tool("ansible-playbook"), "-i", "localhost,", "-c", "local", "-e",
-                          f"ansible_python_interpreter={sys.executable}", str(pb)],
-                         cwd=REPO, env=tool_env(), capture_output=True, text=True, timeout=300, check=False)
+    res = subprocess.run(
+        [
+            tool("ansible-playbook"),
+            "-i",
+            "localhost,",
+            "-c",
+            "local",
+            "-e",
+            f"ansible_python_interpreter={sys.executable}",
+            str(pb),
+        ],
+        cwd=REPO,
+        env=tool_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert res.returncode == 0, res.stdout + res.stderr
     return {name: (tmp / f"{name}.conf").read_text(encoding="utf-8") for name in VARIANTS}
 
@@ -67,13 +120,13 @@ def block(conf: str, opener: str) -> str:
     for j in range(i, len(conf)):
         depth += {"{": 1, "}": -1}.get(conf[j], 0)
         if depth == 0:
-            return conf[start.start():j + 1]
+            return conf[start.start() : j + 1]
     raise AssertionError("unbalanced braces")
 
 
 def servers(conf: str) -> list[str]:
     blocks, pos = [], 0
-    while (m := re.search(r"^server \{", conf[pos:], re.M)):
+    while m := re.search(r"^server \{", conf[pos:], re.M):
         b = block(conf[pos:], r"^server \{")
         blocks.append(b)
         pos += m.start() + len(b)
@@ -123,8 +176,13 @@ def test_nginx_answers_its_own_health_and_proxies_the_service_health(plain):
 
 
 def test_proxy_headers_timeouts_body_limit_keepalive(plain):
-    for header in ("Host $host", "X-Real-IP $remote_addr", "X-Forwarded-For $proxy_add_x_forwarded_for",
-                   "X-Forwarded-Proto $scheme", "X-Request-ID $cadchat_request_id"):
+    for header in (
+        "Host $host",
+        "X-Real-IP $remote_addr",
+        "X-Forwarded-For $proxy_add_x_forwarded_for",
+        "X-Forwarded-Proto $scheme",
+        "X-Request-ID $cadchat_request_id",
+    ):
         assert f"proxy_set_header {header};" in plain
     assert "proxy_read_timeout 60s;" in plain and "proxy_connect_timeout 60s;" in plain
     assert "client_max_body_size 1m;" in plain
@@ -182,12 +240,21 @@ def test_main_config_hides_version_and_never_gzips_event_streams(rendered):
 
 # --- preflight -----------------------------------------------------------------------------------
 
+
 def preflight(tmp_path: Path, **overrides) -> subprocess.CompletedProcess[str]:
-    play = [{
-        "hosts": "localhost", "gather_facts": True, "gather_subset": ["min"],
-        "tasks": [{"ansible.builtin.include_role": {"name": "nginx", "tasks_from": "preflight"},
-                   "vars": overrides}],
-    }]
+    play = [
+        {
+            "hosts": "localhost",
+            "gather_facts": True,
+            "gather_subset": ["min"],
+            "tasks": [
+                {
+                    "ansible.builtin.include_role": {"name": "nginx", "tasks_from": "preflight"},
+                    "vars": overrides,
+                }
+            ],
+        }
+    ]
     pb = tmp_path / "preflight.yml"
     pb.write_text(yaml.safe_dump(play), encoding="utf-8")
     return run_playbook(pb)
@@ -195,8 +262,16 @@ def preflight(tmp_path: Path, **overrides) -> subprocess.CompletedProcess[str]:
 
 def run_playbook(pb: Path) -> subprocess.CompletedProcess[str]:
     env = tool_env() | {"ANSIBLE_ROLES_PATH": str(ROLES)}
-    cmd = [tool("ansible-playbook"), "-i", "localhost,", "-c", "local",
-           "-e", f"ansible_python_interpreter={sys.executable}", str(pb)]
+    cmd = [
+        tool("ansible-playbook"),
+        "-i",
+        "localhost,",
+        "-c",
+        "local",
+        "-e",
+        f"ansible_python_interpreter={sys.executable}",
+        str(pb),
+    ]
     return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
 
 
@@ -220,15 +295,31 @@ def refusals(tmp_path_factory) -> dict[str, str]:
     tmp = tmp_path_factory.mktemp("nginx-preflight")
     tasks = []
     for case, (overrides, _) in BAD_INPUT.items():
-        tasks.append({"name": case, "block": [
-            {"ansible.builtin.include_role": {"name": "nginx", "tasks_from": "preflight"}, "vars": overrides},
-            record(case, "'ACCEPTED'"),
-        ], "rescue": [record(case, "ansible_failed_result.msg | default('')")]})
+        tasks.append(
+            {
+                "name": case,
+                "block": [
+                    {
+                        "ansible.builtin.include_role": {"name": "nginx", "tasks_from": "preflight"},
+                        "vars": overrides,
+                    },
+                    record(case, "'ACCEPTED'"),
+                ],
+                "rescue": [record(case, "ansible_failed_result.msg | default('')")],
+            }
+        )
     out = tmp / "out.json"
     write = {"content": "{{ results | to_json }}", "dest": str(out), "mode": "0644"}
     tasks.append({"ansible.builtin.copy": write})
-    play = [{"hosts": "localhost", "gather_facts": True, "gather_subset": ["min"], "vars": {"results": {}},
-             "tasks": tasks}]
+    play = [
+        {
+            "hosts": "localhost",
+            "gather_facts": True,
+            "gather_subset": ["min"],
+            "vars": {"results": {}},
+            "tasks": tasks,
+        }
+    ]
     pb = tmp / "preflight.yml"
     pb.write_text(yaml.safe_dump(play), encoding="utf-8")
     res = run_playbook(pb)
