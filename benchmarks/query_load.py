@@ -86,6 +86,9 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (the box has 2 cores)")
+    parser.add_argument(
+        "--no-cache", action="store_true", help="CADCHAT_QUERY_CACHE_SIZE=0: every request runs retrieval"
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         print("wrk not found: apt-get install -y wrk", file=sys.stderr)
@@ -105,6 +108,8 @@ def main() -> int:
         )
         lua.write_text(LUA % bodies, encoding="utf-8")
         env = {"CADCHAT_LIBRARY_PATHS": str(library), "CADCHAT_LOG_LEVEL": "WARNING"}
+        if args.no_cache:
+            env["CADCHAT_QUERY_CACHE_SIZE"] = "0"
         with running_server(work / "data", env) as (base, pid):
             time.sleep(1.0)
             idle = rss_kib(pid)
@@ -113,7 +118,8 @@ def main() -> int:
             result = wrk(base, lua, args.connections, args.duration, args.threads)
             loaded = rss_kib(pid)
         print(
-            f"POST /api/query, {args.connections} connections, {args.duration} s: "
+            f"POST /api/query ({'no answer cache' if args.no_cache else 'answer cache on'}, "
+            f"{len(needs)} distinct needs), {args.connections} connections, {args.duration} s: "
             f"{result['rps']:.0f} req/s, p50 {result.get('p50_ms', 0):.2f} ms, "
             f"p90 {result.get('p90_ms', 0):.2f} ms, p99 {result.get('p99_ms', 0):.2f} ms, "
             f"non-2xx {result['non_2xx']:.0f}"

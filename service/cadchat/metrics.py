@@ -50,6 +50,7 @@ class Metrics:
             ["matched"],
             registry=self.registry,
         )
+        self.query_outcomes = {True: self.queries.labels("true"), False: self.queries.labels("false")}
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
         """Count and time one request. Label children are cached: `labels()` takes a lock and

@@ -24,7 +24,7 @@ async def query(request: web.Request) -> web.Response:
         answer = answers.query_answer(catalog, requirement, threshold=app[SETTINGS].match_threshold)
         cached = (answer["matched"], dumps(answer).encode())
         app[QUERY_CACHE].put(key, cached)
-    app[METRICS].queries.labels("true" if cached[0] else "false").inc()
+    app[METRICS].query_outcomes[cached[0]].inc()
     return web.Response(body=cached[1], content_type="application/json")
 
 
