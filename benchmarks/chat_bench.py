@@ -38,6 +38,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests" / "chat"))
 
+import wrkload  # noqa: E402
 from fake_dashscope import API_KEY  # noqa: E402
 from serverproc import clean_env, rss_kib, running_server  # noqa: E402
 
@@ -65,18 +66,6 @@ NEEDS = [
     "填充图案",
     "插入块",
 ]
-LUA = """
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-local bodies = {
-%s
-}
-local i = 0
-request = function()
-  i = i + 1
-  return wrk.format(nil, nil, nil, bodies[(i %% #bodies) + 1])
-end
-"""
 
 
 class Fake:
@@ -120,43 +109,21 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def run_wrk(base: str, connections: int, duration: int, workdir: Path, pid: int) -> dict[str, object]:
-    script = workdir / "chat.lua"
-    bodies = ",\n".join(
-        "[[" + json.dumps({**BODY, "message": need}, ensure_ascii=False) + "]]" for need in NEEDS
-    )
-    script.write_text(LUA % bodies, encoding="utf-8")
+    script = wrkload.write_script(workdir / "chat.lua", ({**BODY, "message": need} for need in NEEDS))
     cpu_before = cpu_seconds(pid)
-    out = subprocess.run(
-        [
-            "wrk",
-            "-t1",
-            f"-c{connections}",
-            f"-d{duration}s",
-            "--latency",
-            "-s",
-            str(script),
-            base + "/api/chat",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    result = wrkload.run(base + "/api/chat", script, connections=connections, duration=duration)
     cpu = cpu_seconds(pid) - cpu_before
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
-    latency = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)", out, re.M))
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    socket_errors = re.search(r"Socket errors: (.*)", out)
+    total = result["requests"]
     return {
-        "requests_per_s": rps,
+        "requests_per_s": result["rps"],
         "requests": total,
         # The box is shared by wrk, the fake and the server: the server's own CPU time per request
         # says what one core would sustain for it alone.
         "server_cpu_ms_per_request": round(cpu / total * 1000, 3) if total else None,
         "server_only_capacity_per_core_rps": round(total / cpu) if cpu else None,
-        "latency": latency,
-        "non_2xx": int(errors.group(1)) if errors else 0,
-        "socket_errors": socket_errors.group(1) if socket_errors else "none",
+        "latency": {k: v for k, v in result.items() if k.startswith("p")},
+        "non_2xx": result["non_2xx"],
+        "socket_errors": result["socket_errors"],
     }
 
 

@@ -10,11 +10,8 @@ package). Everything targets 127.0.0.1 and stops by itself.
 from __future__ import annotations
 
 import argparse
-import json
-import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,20 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import generate_library
 import retrieval_eval
+import wrkload
 from serverproc import rss_kib, running_server
-
-LUA = """
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-local bodies = {
-%s
-}
-local i = 0
-request = function()
-  i = i + 1
-  return wrk.format(nil, "/api/query", nil, bodies[(i %% #bodies) + 1])
-end
-"""
 
 
 def retrieval_timing(library: Path, needs: list[str], rounds: int = 5) -> dict[str, float]:
@@ -55,27 +40,6 @@ def retrieval_timing(library: Path, needs: list[str], rounds: int = 5) -> dict[s
         "p50_ms": samples[len(samples) // 2],
         "p99_ms": samples[int(len(samples) * 0.99)],
     }
-
-
-def wrk(base: str, lua: Path, connections: int, duration: int, threads: int) -> dict[str, float | str]:
-    out = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(lua), base],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=duration + 60,
-    ).stdout
-    result: dict[str, float | str] = {"raw": out}
-    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    result["rps"] = float(match.group(1)) if match else 0.0
-    for pct in ("50", "90", "99"):
-        m = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)\s*$", out, re.MULTILINE)
-        if m:
-            value, unit = float(m.group(1)), m.group(2)
-            result[f"p{pct}_ms"] = value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    result["non_2xx"] = float(errors.group(1)) if errors else 0.0
-    return result
 
 
 def main() -> int:
@@ -102,11 +66,7 @@ def main() -> int:
             f"retrieval in-process, {timing['commands']} commands: mean {timing['mean_ms']:.3f} ms, "
             f"p50 {timing['p50_ms']:.3f} ms, p99 {timing['p99_ms']:.3f} ms"
         )
-        lua = work / "query.lua"
-        bodies = ",\n".join(
-            "[==[" + json.dumps({"requirement": n}, ensure_ascii=False) + "]==]" for n in needs
-        )
-        lua.write_text(LUA % bodies, encoding="utf-8")
+        lua = wrkload.write_script(work / "query.lua", ({"requirement": n} for n in needs))
         env = {"CADCHAT_LIBRARY_PATHS": str(library), "CADCHAT_LOG_LEVEL": "WARNING"}
         if args.no_cache:
             env["CADCHAT_QUERY_CACHE_SIZE"] = "0"
@@ -114,8 +74,11 @@ def main() -> int:
             time.sleep(1.0)
             idle = rss_kib(pid)
             print(f"server pid {pid}: idle RSS {idle / 1024:.1f} MiB")
-            wrk(base, lua, args.connections, 2, args.threads)  # warm-up
-            result = wrk(base, lua, args.connections, args.duration, args.threads)
+            url = base + "/api/query"
+            wrkload.run(url, lua, connections=args.connections, duration=2, threads=args.threads)  # warm-up
+            result = wrkload.run(
+                url, lua, connections=args.connections, duration=args.duration, threads=args.threads
+            )
             loaded = rss_kib(pid)
         print(
             f"POST /api/query ({'no answer cache' if args.no_cache else 'answer cache on'}, "
