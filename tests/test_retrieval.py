@@ -22,8 +22,30 @@ def test_runs_split_cjk_and_ascii_keeping_3d_together() -> None:
     assert runs("用offset偏移10mm，3D实体") == ["用", "offset", "偏移", "10mm", "3d", "实体"]
 
 
-def test_cjk_grams_drop_filler_unigrams_but_keep_bigrams() -> None:
-    assert cjk_grams("把线") == ["线", "把线"]
+def test_cjk_grams_drop_fillers_and_join_across_particles() -> None:
+    assert cjk_grams("剪掉") == ["剪", "掉", "剪掉"]
+    # no bigram with a particle; the characters around a measure word are joined
+    assert cjk_grams("画个圆") == ["画", "圆", "画圆"]
+    assert cjk_grams("半径的圆") == ["半", "径", "圆", "半径", "径圆"]
+    # a counter before a measure word joins nothing ("一个实体" is not "一实")
+    assert "一实" not in cjk_grams("一个实体")
+
+
+def test_basic_needs_rank_the_everyday_command_first() -> None:
+    from cadchat.config import BUNDLED_LIBRARY_NAMES, bundled_library_dir
+
+    store = LibraryStore(
+        LibrarySources(files=tuple(bundled_library_dir() / n for n in BUNDLED_LIBRARY_NAMES))
+    )
+    store.load_sync()
+    catalog = Catalog(store)
+    for need, expected in [
+        ("帮我画一条直线", "LINE"),
+        ("画一个半径50的圆", "CIRCLE"),
+        ("这几个东西编个组", "GROUP"),
+        ("把多余的线剪掉", "TRIM"),
+    ]:
+        assert catalog.search(need, 1)[0].entry.name == expected, need
 
 
 @pytest.mark.parametrize(

@@ -42,6 +42,8 @@ Q_OBJECT = 1.0
 Q_WORD = 1.0
 Q_BIGRAM = 1.0
 Q_UNIGRAM = 0.5
+Q_TITLE = 0.5
+MAX_TITLE = 8  # characters of an official name looked for inside a query
 
 
 def _title_and_body(description: str) -> tuple[str, str]:
@@ -82,6 +84,9 @@ def document_features(
     title, body = _title_and_body(description)
     _text_features(body, W_BODY, features)
     _text_features(title, W_TITLE, features)
+    if title:
+        # The official name said in full ("画圆" names 圆, not 圆弧) is stronger than its bigrams.
+        features["t:" + normalize(title).strip()] = W_TITLE
     norm = normalize(description)
     for concept in concepts(norm + normalize(name), [*words(description), stem(normalize(name))]):
         features["c:" + concept] = W_CONCEPT
@@ -109,6 +114,9 @@ def analyze_query(text: str) -> Query:
         if is_cjk(run):
             for gram in cjk_grams(run):
                 features[gram] = Q_BIGRAM if len(gram) == 2 else Q_UNIGRAM
+            for size in range(1, min(len(run), MAX_TITLE) + 1):
+                for start in range(len(run) - size + 1):
+                    features["t:" + run[start : start + size]] = Q_TITLE
         elif run.isdigit() or (is_stop_word(run) and len(parts) > 1):
             continue
         else:

@@ -104,10 +104,34 @@ def is_cjk(run: str) -> bool:
     return run[0] > "\u3000"
 
 
+# Particles and measure words never belong to a CAD term. A bigram across one ("的圆" in
+# "半径的圆弧", "条直" in "两条直线") is an accident of phrasing and pulls in unrelated
+# commands; but colloquial Chinese puts them inside verb-object terms ("编个组", "倒个角"),
+# so the two characters around one are joined instead ("编组", "倒角").
+_PARTICLES = frozenset("的了吗呢吧啊呀我你帮请把条根个")
+_COUNTERS = frozenset("一两二三四五六七八九十几每这那哪")  # "一个实体" joins nothing
+
+
 def cjk_grams(run: str) -> list[str]:
-    """Character unigrams (without fillers) and bigrams of one CJK run."""
+    """Character unigrams (without fillers) and bigrams (across particles, not with them)."""
     grams = [ch for ch in run if ch not in _CJK_STOP]
-    grams.extend(run[i : i + 2] for i in range(len(run) - 1))
+    n = len(run)
+    for i in range(n - 1):
+        first = run[i]
+        if first in _PARTICLES:
+            continue
+        if run[i + 1] not in _PARTICLES:
+            grams.append(first + run[i + 1])
+        if first in _COUNTERS:
+            continue
+        # "画一个圆" -> "画圆", "编个组" -> "编组": join across counters and measure words,
+        # when at least one particle is in between.
+        j, skipped = i + 1, False
+        while j < n and (run[j] in _PARTICLES or run[j] in _COUNTERS):
+            skipped = skipped or run[j] in _PARTICLES
+            j += 1
+        if skipped and j < n:
+            grams.append(first + run[j])
     return grams
 
 
