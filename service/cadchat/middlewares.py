@@ -10,7 +10,7 @@ import uuid
 
 from aiohttp import web
 
-from cadchat.keys import METRICS, REQUEST_ID
+from cadchat.keys import METRICS, REQUEST_ID, SETTINGS
 from cadchat.web_json import ApiError, error_response
 
 log = logging.getLogger(__name__)
@@ -24,7 +24,7 @@ def _message(request: web.Request, exc: web.HTTPException) -> str:
     if exc.status == 405:
         return f"method {request.method} not allowed for {request.path}"
     if exc.status == 413:
-        return f"request body too large: limit {request.app._client_max_size} bytes"
+        return f"request body too large: limit {request.app[SETTINGS].max_body_bytes} bytes"
     return exc.reason.lower()
 
 
