@@ -1,7 +1,7 @@
-"""An inverted index over command entries with incremental add/remove.
+"""Inverted indexes over command entries: a frozen one for the library, a mutable one for users.
 
 Scoring is a weighted overlap: every feature a document carries has a weight in 0..1 (its
-field's weight, damped for repeats); a query feature contributes its own weight times the
+field's weight times the entry's prior); a query feature contributes its own weight times the
 feature's IDF times the document's weight. Similarity divides by the best score the query
 could reach on features the corpus knows, so it stays in 0..1 and a query that is fully
 explained by one entry's name or concepts scores near 1.
@@ -99,17 +99,14 @@ def document_features(
 class Query:
     text: str
     features: dict[str, float]
-    names: frozenset[str]
 
 
 def analyze_query(text: str) -> Query:
     norm = normalize(text)
     parts = runs(text)
     features: dict[str, float] = {}
-    names: set[str] = set()
     stemmed: list[str] = []
-    ascii_words = [r for r in parts if not is_cjk(r) and not r.isdigit()]
-    typed_command = len(ascii_words) == 1 and len(parts) == 1
+    typed_command = len(parts) == 1 and not is_cjk(parts[0])
     for run in parts:
         if is_cjk(run):
             for gram in cjk_grams(run):
@@ -121,14 +118,13 @@ def analyze_query(text: str) -> Query:
             continue
         else:
             # Any word may be a command name or alias typed as such ("offset", "TR").
-            names.add(run)
             features["n:" + run] = Q_NAME if typed_command else Q_NAME_IN_TEXT
             word = stem(run)
             stemmed.append(word)
             features["w:" + word] = Q_WORD
     for concept in concepts(norm, stemmed):
         features["c:" + concept] = Q_OBJECT if concept in OBJECT_CONCEPTS else Q_ACTION
-    return Query(text=text, features=features, names=frozenset(names))
+    return Query(text=text, features=features)
 
 
 class SearchIndex(Generic[T]):
