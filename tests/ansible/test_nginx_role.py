@@ -90,24 +90,7 @@ def rendered(tmp_path_factory) -> dict[str, str]:
     ]
     pb = tmp / "render.yml"
     pb.write_text(yaml.safe_dump(play), encoding="utf-8")
-    res = subprocess.run(
-        [
-            tool("ansible-playbook"),
-            "-i",
-            "localhost,",
-            "-c",
-            "local",
-            "-e",
-            f"ansible_python_interpreter={sys.executable}",
-            str(pb),
-        ],
-        cwd=REPO,
-        env=tool_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    res = run_playbook(pb)
     assert res.returncode == 0, res.stdout + res.stderr
     return {name: (tmp / f"{name}.conf").read_text(encoding="utf-8") for name in VARIANTS}
 
