@@ -153,6 +153,10 @@ async def test_sigkill_during_concurrent_saves_and_deletes(tmp_path):
                 deadline = time.monotonic() + 8
                 while (len(saved) < 50 or len(deleted) < 5) and time.monotonic() < deadline:
                     await asyncio.sleep(0.001)
+                # On a quiet machine a save is answered in milliseconds: wait for a moment when
+                # one is on the wire, so the kill really interrupts work in progress.
+                while in_flight[0] == 0 and time.monotonic() < deadline:
+                    await asyncio.sleep(0)
                 in_flight_at_kill.append(in_flight[0])
                 # killed is set before the signal: a response that lands after it is not
                 # counted as answered (conservative), one before it is.
