@@ -120,4 +120,4 @@ def all_codes(catalog: Catalog, *, offset: int = 0, limit: int | None = None) ->
 
 
 def find_code(catalog: Catalog, code_id: int) -> Command | None:
-    return catalog.library.by_id.get(code_id) or catalog.user_programs.get(code_id)
+    return catalog.library.index.get(code_id) or catalog.user_programs.get(code_id)

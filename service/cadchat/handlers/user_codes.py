@@ -16,7 +16,7 @@ from cadchat.keys import CATALOG, EXECUTOR, USER_CODES, USER_CODES_LIST
 from cadchat.library.store import LIBRARY_ID_BASE
 from cadchat.usercodes import lisp
 from cadchat.usercodes.listing import list_item
-from cadchat.usercodes.model import UserCode, check_code, check_text, parse_id
+from cadchat.usercodes.model import UserCode, check_code, check_text, parse_id, success_rate
 from cadchat.usercodes.popularity import popular as rank_popular
 from cadchat.usercodes.store import UserCodeStore
 from cadchat.web_json import ApiError, int_param, json_object, json_response
@@ -148,7 +148,7 @@ async def feedback(request: web.Request) -> web.Response:
         text = str(raw_id) if isinstance(raw_id, int) and not isinstance(raw_id, bool) else raw_id
         command = None
         if isinstance(text, str) and _LIBRARY_ID.fullmatch(text) and int(text) >= LIBRARY_ID_BASE:
-            command = request.app[CATALOG].library.by_id.get(int(text))
+            command = request.app[CATALOG].library.index.get(int(text))
         if command is None:
             raise ApiError(404, f"code {str(raw_id)[:40]!r} not found")
         counts = await store.record_library_use(command, success)
@@ -158,7 +158,7 @@ async def feedback(request: web.Request) -> web.Response:
             "success": True,
             "usage_count": usage,
             "success_count": hits,
-            "success_rate": round(hits / usage, 4) if usage else 0.0,
+            "success_rate": success_rate(usage, hits),
         }
     )
 

@@ -78,7 +78,6 @@ class Library:
     problems: tuple[Problem, ...] = ()
     version: int = 0
     loaded_at: float = 0.0
-    by_id: dict[int, Command] = field(default_factory=dict)
     by_key: dict[str, Command] = field(default_factory=dict)
 
     @property
@@ -148,7 +147,6 @@ class LibraryStore:
         self._last_good: dict[Path, ParsedFile] = {}
         self._lock = asyncio.Lock()
         self.reloads = 0
-        self.failed_files_total = 0
 
     def load_sync(self) -> Library:
         """Parse and build a snapshot (runs in a worker thread), then make it current."""
@@ -184,7 +182,6 @@ class LibraryStore:
         if not parsed.rejected:
             self._last_good[path] = parsed
             return parsed, parsed
-        self.failed_files_total += 1
         return parsed, self._last_good.get(path)
 
     def _build(self, version: int) -> Library:
@@ -222,6 +219,5 @@ class LibraryStore:
             problems=tuple(problems),
             version=version,
             loaded_at=time.time(),
-            by_id={c.id: c for c in commands},
             by_key={c.key: c for c in commands},
         )

@@ -60,7 +60,6 @@ class LibraryWatcher:
         self._timer: asyncio.TimerHandle | None = None
         self._task: asyncio.Task[None] | None = None
         self._again = False
-        self.events = 0
 
     @property
     def mode(self) -> str:
@@ -97,7 +96,6 @@ class LibraryWatcher:
             loop.call_soon_threadsafe(self._schedule)
 
     def _schedule(self) -> None:
-        self.events += 1
         if self._timer is not None:
             self._timer.cancel()
         assert self._loop is not None

@@ -24,6 +24,11 @@ RECORD_VERSION = 1
 MAX_TAG_CHARS = 50
 
 
+def success_rate(usage: int, success: int) -> float:
+    """Successes per use, 4 decimals; 0.0 before the first use."""
+    return round(success / usage, 4) if usage else 0.0
+
+
 @dataclass(frozen=True)
 class Limits:
     max_code_bytes: int = 256 * 1024
@@ -90,7 +95,7 @@ class UserCode:
 
     @property
     def success_rate(self) -> float:
-        return round(self.success_count / self.usage_count, 4) if self.usage_count else 0.0
+        return success_rate(self.usage_count, self.success_count)
 
     def to_record(self) -> dict[str, Any]:
         """The sidecar JSON: self-contained (it carries the code too), so it alone is the

@@ -16,7 +16,7 @@ from functools import partial
 from typing import Any
 
 from cadchat.library.model import Command
-from cadchat.usercodes.model import UserCode, now_iso
+from cadchat.usercodes.model import UserCode, now_iso, success_rate
 
 LIBRARY_USAGE_FILE = "library-usage.json"
 LIBRARY_USAGE_FORMAT = "cadchat.library_usage"
@@ -58,10 +58,6 @@ def dump_library_usage(counts: dict[str, Counts]) -> dict[str, Any]:
     }
 
 
-def _rate(usage: int, success: int) -> float:
-    return round(success / usage, 4) if usage else 0.0
-
-
 def user_item(code: UserCode) -> dict[str, Any]:
     return {
         "id": code.id,
@@ -87,7 +83,7 @@ def library_item(command: Command, counts: Counts) -> dict[str, Any]:
         "description": command.description,
         "usage_count": counts.usage_count,
         "success_count": counts.success_count,
-        "success_rate": _rate(counts.usage_count, counts.success_count),
+        "success_rate": success_rate(counts.usage_count, counts.success_count),
         "type": command.type,
         "category": command.category,
         "source": "library",
@@ -124,7 +120,7 @@ def popular(
             continue
         if keyword and not _matches(keyword, command.name, command.description, command.alias):
             continue
-        rate = _rate(counts.usage_count, counts.success_count)
+        rate = success_rate(counts.usage_count, counts.success_count)
         key = (-counts.usage_count, -counts.success_count, -rate, int(command.id))
         ranked.append((key, partial(library_item, command, counts)))
     return [build() for _, build in heapq.nsmallest(limit, ranked, key=lambda pair: pair[0])]
