@@ -10,6 +10,7 @@ from cadchat.catalog import Catalog
 from cadchat.chat.service import ChatService
 from cadchat.config import Settings
 from cadchat.library.store import LibraryStore
+from cadchat.library.tools import BundledLisp
 from cadchat.library.watcher import LibraryWatcher
 from cadchat.lru import LRU
 from cadchat.metrics import Metrics
@@ -26,6 +27,8 @@ METRICS = web.AppKey("metrics", Metrics)
 LIBRARY = web.AppKey("library", LibraryStore)
 WATCHER = web.AppKey("watcher", LibraryWatcher)
 CATALOG = web.AppKey("catalog", Catalog)
+# The bundled LISP tools' source files, read at start-up.
+LISP_TOOLS = web.AppKey("lisp_tools", BundledLisp)
 QUERY_CACHE = web.AppKey("query_cache", LRU[tuple[tuple[int, int], str], tuple[bool, bytes]])
 
 # User code storage, and the pre-encoded /api/user_codes/list body.

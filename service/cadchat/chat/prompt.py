@@ -30,6 +30,8 @@ INSTRUCTIONS = {
 
 def _how_to_run(item: ContextItem) -> str:
     command = item.command
+    if command.type == "lisp" and item.code:
+        return f"加载服务器随附的源代码 {command.file}（GET /api/lisp/{command.name}）后输入 {command.name}"
     if command.type == "lisp" and command.file:
         return f'先加载 {command.file}（(load "{command.file}")），再输入 {command.name}'
     if command.type == "user_program":
@@ -91,8 +93,8 @@ def app_prompt(prompt: Prompt) -> str:
 
 
 def offline_answer(prompt: Prompt, *, reason: str = "") -> str:
-    """A deterministic answer from retrieval alone: the best commands with how to run them, and a
-    matching user program's stored code."""
+    """A deterministic answer from retrieval alone: the best commands with how to run them, and
+    the code of the best match that has some (a user program, or a bundled LISP tool)."""
     items = prompt.context
     head = OFFLINE_MARK + (f"（{reason}）" if reason else "")
     if not items:
@@ -110,7 +112,11 @@ def offline_answer(prompt: Prompt, *, reason: str = "") -> str:
         )
     with_code = next((i for i in items if i.code), None)
     if with_code is not None:
-        lines.append(f"\n你保存的程序 {with_code.command.name} 与需求匹配，代码如下：")
+        c = with_code.command
+        if c.type == "lisp":
+            lines.append(f"\n命令库自带的 LISP 工具 {c.name}（{c.file}）与需求匹配，源代码如下：")
+        else:
+            lines.append(f"\n你保存的程序 {c.name} 与需求匹配，代码如下：")
         lines.append(f"```lisp\n{with_code.code.rstrip()}\n```")
         lines.append(f"加载后在命令行输入 {with_code.command.name} 运行。")
     elif prompt.mode == "lisp":

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from cadchat import answers
-from cadchat.keys import CATALOG, EXECUTOR, LIBRARY, METRICS, QUERY_CACHE, SETTINGS
+from cadchat.keys import CATALOG, EXECUTOR, LIBRARY, LISP_TOOLS, METRICS, QUERY_CACHE, SETTINGS
 from cadchat.web_json import ApiError, dumps, int_param, json_object, json_response, not_found, text_field
 
 MAX_NEED_CHARS = 2000
@@ -21,7 +21,9 @@ async def query(request: web.Request) -> web.Response:
     key = (catalog.generation, requirement)
     cached = app[QUERY_CACHE].get(key)
     if cached is None:
-        answer = answers.query_answer(catalog, requirement, threshold=app[SETTINGS].match_threshold)
+        answer = answers.query_answer(
+            catalog, requirement, threshold=app[SETTINGS].match_threshold, tools=app[LISP_TOOLS]
+        )
         cached = (answer["matched"], dumps(answer).encode())
         app[QUERY_CACHE].put(key, cached)
     app[METRICS].query_outcomes[cached[0]].inc()
@@ -59,7 +61,7 @@ async def get_code(request: web.Request) -> web.Response:
     command = answers.find_code(request.app[CATALOG], code_id)
     if command is None:
         raise not_found(f"code {code_id} not found")
-    return json_response({"code": answers.code_detail(command)})
+    return json_response({"code": answers.code_detail(command, request.app[LISP_TOOLS].for_command(command))})
 
 
 async def rebuild(request: web.Request) -> web.Response:
