@@ -70,7 +70,9 @@ class BundledLisp:
                 log.warning("bundled LISP tool %s not loaded: %s", path.name, exc)
                 continue
             if len(code) > MAX_SOURCE_CHARS:
-                log.warning("bundled LISP tool %s not loaded: over %d characters", path.name, MAX_SOURCE_CHARS)
+                log.warning(
+                    "bundled LISP tool %s not loaded: over %d characters", path.name, MAX_SOURCE_CHARS
+                )
                 continue
             sources.append(LispSource(path.name.lower(), code.replace("\r\n", "\n"), defined_commands(code)))
         return cls(sources)

@@ -3,8 +3,9 @@
 ;;; 未闭合的曲线不计入（会提示跳过的个数）。结果以图形单位的平方显示，
 ;;; 同时按“图形单位为毫米”换算成平方米。
 
+(vl-load-com)
+
 (defun c:AREASUM (/ ss i n ent obj total count skipped)
-  (vl-load-com)
   (princ "\n选择封闭图形（圆、椭圆、闭合多段线、样条曲线、面域、填充）：")
   (if (setq ss (ssget '((0 . "CIRCLE,ELLIPSE,LWPOLYLINE,POLYLINE,SPLINE,REGION,HATCH"))))
     (progn

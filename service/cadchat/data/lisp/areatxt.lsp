@@ -3,8 +3,9 @@
 ;;; 然后逐个在房间或封闭区域内部点取，回车结束。面积由 -BOUNDARY 临时生成的边界求出，
 ;;; 边界随即删除，只留下面积文字（如 S=12.35m²）。
 
+(vl-load-com)
+
 (defun c:AREATXT (/ *error* doc oldecho oldosmode height factor pt before boundary area count)
-  (vl-load-com)
   (setq doc (vla-get-ActiveDocument (vlax-get-acad-object)))
   (defun *error* (msg)
     (if oldecho (setvar "CMDECHO" oldecho))

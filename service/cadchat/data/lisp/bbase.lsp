@@ -3,6 +3,8 @@
 ;;; 块定义的基点移到该点，图中该块的所有参照随之平移补偿，看上去位置都不变。
 ;;; 动态块和外部参照不处理。适用于法线为 Z 轴的块参照（一般的二维图）。
 
+(vl-load-com)
+
 (defun bbase-rotate (v ang)
   ;; 二维向量 V 绕原点旋转 ANG 弧度。
   (list (- (* (car v) (cos ang)) (* (cadr v) (sin ang)))
@@ -12,7 +14,6 @@
 )
 
 (defun c:BBASE (/ *error* doc sel ref name pt ins local origin delta def ss i obj shift locked)
-  (vl-load-com)
   (setq doc (vla-get-ActiveDocument (vlax-get-acad-object)))
   (defun *error* (msg)
     (vla-EndUndoMark doc)

@@ -3,6 +3,8 @@
 ;;; 改到 0 层、颜色 ByBlock、线型 ByBlock、线宽 ByBlock；之后块参照的图层和颜色
 ;;; 决定块的显示（解决“块颜色改不了”）。外部参照不处理。
 
+(vl-load-com)
+
 (defun blkbyl-fix (blocks name done / def)
   ;; 处理块定义 NAME 及其嵌套块；DONE 为已处理的块名列表，返回更新后的列表。
   (setq def (vla-Item blocks name))
@@ -24,7 +26,6 @@
 )
 
 (defun c:BLKBYL (/ *error* doc blocks ss i obj done)
-  (vl-load-com)
   (setq doc    (vla-get-ActiveDocument (vlax-get-acad-object))
         blocks (vla-get-Blocks doc)
   )

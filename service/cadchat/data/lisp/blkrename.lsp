@@ -2,8 +2,9 @@
 ;;; 用法：加载后输入 BLKRENAME，点选一个块，输入新块名。图中该块的所有参照随之改名。
 ;;; 动态块按其真实名称（有效名）改名；外部参照和匿名块不能用此命令改名。
 
+(vl-load-com)
+
 (defun c:BLKRENAME (/ doc sel obj old new blocks)
-  (vl-load-com)
   (setq doc    (vla-get-ActiveDocument (vlax-get-acad-object))
         blocks (vla-get-Blocks doc)
   )

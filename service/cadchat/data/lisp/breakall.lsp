@@ -3,6 +3,8 @@
 ;;; 每条线在与其他所选线的每个交点处打断（端点相接处不打断）。闭合的曲线和圆不打断
 ;;; （单点无法打断闭合曲线），会提示跳过的个数。整个操作可用一次 U 撤销。
 
+(vl-load-com)
+
 (defun breakall-intersections (obj1 obj2 / raw arr coords pts)
   ;; OBJ1 与 OBJ2（VLA 对象）的交点列表（WCS 点），不延伸。
   (setq raw (vla-IntersectWith obj1 obj2 acExtendNone)
@@ -40,7 +42,6 @@
 
 (defun c:BREAKALL (/ *error* doc oldecho oldosmode ss i n ents closed hits points pieces piece before
                      fuzz count)
-  (vl-load-com)
   (setq doc (vla-get-ActiveDocument (vlax-get-acad-object)))
   (defun *error* (msg)
     (if oldecho (setvar "CMDECHO" oldecho))

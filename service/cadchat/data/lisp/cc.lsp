@@ -2,8 +2,9 @@
 ;;; 用法：加载后输入 CC，选择对象，在颜色对话框中选颜色（“随层”“随块”也在对话框中），
 ;;; 取消对话框则不修改。锁定图层上的对象不会被选中。
 
+(vl-load-com)
+
 (defun c:CC (/ *error* doc ss color i n)
-  (vl-load-com)
   (setq doc (vla-get-ActiveDocument (vlax-get-acad-object)))
   (defun *error* (msg)
     (vla-EndUndoMark doc)

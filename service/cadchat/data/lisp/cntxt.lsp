@@ -3,6 +3,8 @@
 ;;; 指定基点，再连续指定目标点；每复制一次，文字中的第一个数字加一次增量，
 ;;; 小数位数保持不变（如 1-01 → 1-02 时请用增量 1，结果写作 1-2；需要补零时用前缀文字）。
 
+(vl-load-com)
+
 (defun cntxt-find-number (str / i len start dot)
   ;; STR 中第一个数字：返回 (起始位置 长度 数值 小数位数)，没有数字时返回 nil。
   (setq i   1
@@ -46,7 +48,6 @@
 )
 
 (defun c:CNTXT (/ *error* doc sel obj text step base dest copy count)
-  (vl-load-com)
   (setq doc (vla-get-ActiveDocument (vlax-get-acad-object)))
   (defun *error* (msg)
     (vla-EndUndoMark doc)

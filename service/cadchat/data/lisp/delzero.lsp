@@ -3,6 +3,8 @@
 ;;; 删除：长度为零的直线、多段线、圆弧、样条曲线，以及只含空格的单行或多行文字。
 ;;; 锁定图层上的对象不处理。
 
+(vl-load-com)
+
 (defun delzero-blank-p (str)
   ;; STR 去掉空格、制表符和多行文字换行符 \P 后是否为空。
   (while (vl-string-search "\\P" str)
@@ -17,7 +19,6 @@
 )
 
 (defun c:DELZERO (/ *error* doc scope ss i n ent ed etype obj zero-len blank)
-  (vl-load-com)
   (setq doc (vla-get-ActiveDocument (vlax-get-acad-object)))
   (defun *error* (msg)
     (vla-EndUndoMark doc)

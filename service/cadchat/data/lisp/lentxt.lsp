@@ -2,8 +2,9 @@
 ;;; 用法：加载后输入 LENTXT，输入文字高度与小数位数，然后逐个点选直线、多段线、圆弧、
 ;;; 样条曲线，回车结束。文字总是正向可读（不会倒着写）。
 
+(vl-load-com)
+
 (defun c:LENTXT (/ ent obj height prec len mid param deriv ang pos count)
-  (vl-load-com)
   (initget 6)
   (setq height (getdist (strcat "\n文字高度 <" (rtos (getvar "TEXTSIZE") 2 2) ">: ")))
   (if (not height) (setq height (getvar "TEXTSIZE")))

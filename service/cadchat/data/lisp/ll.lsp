@@ -2,8 +2,9 @@
 ;;; 用法：加载后输入 LL，选择要改图层的对象，再点选一个目标图层上的对象，
 ;;; 或输入 N 后键入图层名（图层不存在时自动新建）。锁定图层上的对象不会被选中。
 
+(vl-load-com)
+
 (defun c:LL (/ *error* doc ss sel layer i n)
-  (vl-load-com)
   (setq doc (vla-get-ActiveDocument (vlax-get-acad-object)))
   (defun *error* (msg)
     (vla-EndUndoMark doc)

@@ -2,8 +2,9 @@
 ;;; 用法：加载后输入 LOCKVP，选择锁定（默认）或解锁；全部布局里的浮动视口一次处理，
 ;;; 锁定后在视口内缩放平移不会改变视口比例。
 
+(vl-load-com)
+
 (defun c:LOCKVP (/ doc mode flag count)
-  (vl-load-com)
   (setq doc (vla-get-ActiveDocument (vlax-get-acad-object)))
   (initget "Lock Unlock")
   (setq mode (getkword "\n[锁定(L)/解锁(U)] 所有视口 <L>: "))

@@ -2,8 +2,9 @@
 ;;; 用法：加载后输入 PJ，选择要合并的线，输入容差（端点相距不超过容差即视为相连，默认 0）。
 ;;; 用 PEDIT 的“多条(M)”+“合并(J)”一次完成；单独的直线和圆弧也会转换成多段线。
 
+(vl-load-com)
+
 (defun c:PJ (/ *error* doc oldecho oldaccept ss fuzz)
-  (vl-load-com)
   (setq doc (vla-get-ActiveDocument (vlax-get-acad-object)))
   (defun *error* (msg)
     (if oldecho (setvar "CMDECHO" oldecho))

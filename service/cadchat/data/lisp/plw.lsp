@@ -1,8 +1,9 @@
 ;;; plw.lsp -- PLW：统一设置多段线的全局宽度
 ;;; 用法：加载后输入 PLW，选择多段线（三维多段线和网格会被排除），输入新的全局宽度。
 
+(vl-load-com)
+
 (defun c:PLW (/ *error* doc ss width i n)
-  (vl-load-com)
   (setq doc (vla-get-ActiveDocument (vlax-get-acad-object)))
   (defun *error* (msg)
     (vla-EndUndoMark doc)

@@ -17,7 +17,6 @@
 )
 
 (defun c:SELLAYER (/ samples layers i name filter ss)
-  (vl-load-com)
   (princ "\n选择样例对象（取其图层）：")
   (if (setq samples (ssget))
     (progn

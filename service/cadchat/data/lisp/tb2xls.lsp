@@ -4,6 +4,8 @@
 ;;; 线条表格：水平线和竖直线确定行列，每个文字按其中心落入的单元格归位；同一格多个文字以空格连接；
 ;;; 合并单元格的内容写在其左上角所在的格内。多行文字的格式代码会被去掉。
 
+(vl-load-com)
+
 (defun tb2xls-plain (str / out i ch nxt)
   ;; 去掉多行文字格式代码：\P 换成空格，\~ 换成空格，\\ \{ \} 还原，其余 \X...; 与 { } 删除。
   (setq out ""
@@ -193,7 +195,6 @@
 )
 
 (defun c:TB2XLS (/ ss tbl i rows path file row text)
-  (vl-load-com)
   (princ "\n框选要导出的表格（表格对象，或线条表格连同文字）：")
   (if (setq ss (ssget '((0 . "ACAD_TABLE,LINE,LWPOLYLINE,TEXT,MTEXT"))))
     (progn

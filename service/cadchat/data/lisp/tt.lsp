@@ -2,8 +2,9 @@
 ;;; 用法：加载后输入 TT，选择对象，命令行显示对象个数与总长度（图形单位）。
 ;;; 支持 LINE、ARC、CIRCLE、LWPOLYLINE、POLYLINE、SPLINE、ELLIPSE。
 
+(vl-load-com)
+
 (defun c:TT (/ ss i n ent total)
-  (vl-load-com)
   (princ "\n选择要统计长度的线（直线、多段线、圆弧、圆、样条曲线、椭圆）：")
   (if (setq ss (ssget '((0 . "LINE,ARC,CIRCLE,LWPOLYLINE,POLYLINE,SPLINE,ELLIPSE"))))
     (progn

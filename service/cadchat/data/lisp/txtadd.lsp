@@ -3,6 +3,8 @@
 ;;; 每个文字只改其中第一个数字，保留原有小数位数和前后文字（如 "3.600" 加 0.3 → "3.900"，
 ;;; "+3.600m" → "+3.900m"）。带格式代码的多行文字会被跳过并提示。
 
+(vl-load-com)
+
 (defun txtadd-find-number (str / i len start dot)
   ;; STR 中第一个数字：返回 (起始位置 长度 数值 小数位数)，没有数字时返回 nil。
   (setq i   1
@@ -35,7 +37,6 @@
 )
 
 (defun c:TXTADD (/ *error* doc delta ss i n obj str found changed skipped)
-  (vl-load-com)
   (setq doc (vla-get-ActiveDocument (vlax-get-acad-object)))
   (defun *error* (msg)
     (vla-EndUndoMark doc)

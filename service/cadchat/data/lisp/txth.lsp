@@ -2,8 +2,9 @@
 ;;; 用法：加载后输入 TXTH，选择单行或多行文字，输入新的字高（默认取第一个文字的高度）。
 ;;; 文字的插入点和对正方式不变。
 
+(vl-load-com)
+
 (defun c:TXTH (/ *error* doc ss i n height)
-  (vl-load-com)
   (setq doc (vla-get-ActiveDocument (vlax-get-acad-object)))
   (defun *error* (msg)
     (vla-EndUndoMark doc)

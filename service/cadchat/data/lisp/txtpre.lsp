@@ -1,8 +1,9 @@
 ;;; txtpre.lsp -- TXTPRE：批量给文字添加前缀和（或）后缀
 ;;; 用法：加载后输入 TXTPRE，输入前缀、后缀（可含空格，回车表示不加），选择单行或多行文字。
 
+(vl-load-com)
+
 (defun c:TXTPRE (/ *error* doc prefix suffix ss i n obj)
-  (vl-load-com)
   (setq doc (vla-get-ActiveDocument (vlax-get-acad-object)))
   (defun *error* (msg)
     (vla-EndUndoMark doc)

@@ -3,6 +3,8 @@
 ;;; 输入行高（默认 8）并指定表格左上角。列宽按 Excel 列宽的比例换算，单元格文字
 ;;; 取 Excel 显示的文本，居中写入，字高为行高的一半。合并单元格按普通单元格画线。
 
+(vl-load-com)
+
 (defun xls2cad-value (v)
   ;; Excel 属性值：变体取出其中的值，其他原样返回。
   (if (= (type v) 'VARIANT) (vlax-variant-value v) v)
@@ -13,7 +15,6 @@
 )
 
 (defun c:XLS2CAD (/ *error* doc excel range cells rows cols rowh pt origin widths r c x y total text cell)
-  (vl-load-com)
   (setq doc (vla-get-ActiveDocument (vlax-get-acad-object)))
   (defun *error* (msg)
     (if (and range (not (vlax-object-released-p range))) (vlax-release-object range))
