@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from cadchat.chat.lisp import paren_depth
-from cadchat.config import bundled_library_dir
+from cadchat.autolisp import check, read
+from cadchat.config import BUNDLED_LIBRARY_NAMES, bundled_library_dir
 from cadchat.library.model import Command
 from cadchat.library.parser import parse_file
 from cadchat.library.tools import MAX_SOURCE_CHARS, BundledLisp, bundled_lisp_dir, defined_commands
@@ -60,10 +60,27 @@ def test_each_source_is_balanced_and_defines_the_command_its_entry_names(lisp_en
     for command in _tool_entries(lisp_entries):
         source = tools.for_command(command)
         assert source is not None
-        assert paren_depth(source.code) == 0, f"{source.filename} is unbalanced"
+        assert read(source.code).errors == [], f"{source.filename} does not read cleanly"
         assert source.commands == (command.key,), source.filename
         assert f"(defun c:{command.name} (/ " in source.code, f"{source.filename}: locals must be declared"
         assert 0 < len(source.code) <= MAX_SOURCE_CHARS
+
+
+def test_every_source_passes_the_checker(tools) -> None:
+    """No errors, and no warnings either: every `setq` names a declared local, and every
+    `(command "X")` is a command the library knows."""
+    known = [
+        c.name for name in BUNDLED_LIBRARY_NAMES for c in parse_file(bundled_library_dir() / name).commands
+    ]
+    verdicts = {}
+    for name in tools.files():
+        source = tools.by_file(name)
+        assert source is not None
+        report = check(source.code, known_commands=known)
+        verdicts[name] = [str(p) for p in report.problems]
+        assert report.ok, verdicts[name]
+        assert report.commands == [f"c:{c}" for c in source.commands]
+    assert verdicts == {name: [] for name in tools.files()}
 
 
 def test_sources_follow_the_autolisp_conventions(tools) -> None:

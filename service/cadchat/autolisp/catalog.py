@@ -158,11 +158,20 @@ EXTERNAL_PREFIXES = ("acet-", "dos_", "lm:", "acad_")
 
 # Common Lisp / Scheme name -> the AutoLISP way to write it (English, Chinese).
 COMMON_LISP: dict[str, tuple[str, str]] = {
-    "let": ("declare locals after / in the defun's argument list and use setq", "在 defun 参数表的 / 之后声明局部变量并用 setq 赋值"),
-    "let*": ("declare locals after / in the defun's argument list and use setq", "在 defun 参数表的 / 之后声明局部变量并用 setq 赋值"),
+    "let": (
+        "declare locals after / in the defun's argument list and use setq",
+        "在 defun 参数表的 / 之后声明局部变量并用 setq 赋值",
+    ),
+    "let*": (
+        "declare locals after / in the defun's argument list and use setq",
+        "在 defun 参数表的 / 之后声明局部变量并用 setq 赋值",
+    ),
     "flet": ("a separate defun", "单独用 defun 定义函数"),
     "labels": ("a separate defun", "单独用 defun 定义函数"),
-    "format": ("strcat with rtos / itoa / vl-princ-to-string", "用 strcat 配合 rtos / itoa / vl-princ-to-string"),
+    "format": (
+        "strcat with rtos / itoa / vl-princ-to-string",
+        "用 strcat 配合 rtos / itoa / vl-princ-to-string",
+    ),
     "loop": ("while or repeat", "用 while 或 repeat"),
     "do": ("while", "用 while"),
     "dolist": ("foreach", "用 foreach"),
@@ -204,8 +213,14 @@ COMMON_LISP: dict[str, tuple[str, str]] = {
     "handler-case": ("vl-catch-all-apply", "用 vl-catch-all-apply"),
     "ignore-errors": ("vl-catch-all-apply", "用 vl-catch-all-apply"),
     "unwind-protect": ("an *error* handler", "用 *error* 错误处理函数"),
-    "return": ("restructure the loop with while and a flag (AutoLISP has no early return)", "用 while 加标志变量改写（AutoLISP 没有提前返回）"),
-    "return-from": ("restructure with while and a flag (AutoLISP has no early return)", "用 while 加标志变量改写（AutoLISP 没有提前返回）"),
+    "return": (
+        "restructure the loop with while and a flag (AutoLISP has no early return)",
+        "用 while 加标志变量改写（AutoLISP 没有提前返回）",
+    ),
+    "return-from": (
+        "restructure with while and a flag (AutoLISP has no early return)",
+        "用 while 加标志变量改写（AutoLISP 没有提前返回）",
+    ),
     "block": ("progn", "用 progn"),
     "make-hash-table": ("an association list with assoc", "用关联表和 assoc"),
     "gethash": ("assoc", "用 assoc"),
@@ -229,7 +244,7 @@ COMMON_LISP: dict[str, tuple[str, str]] = {
     "substring": ("substr (1-based)", "用 substr（从 1 开始）"),
     "number->string": ("rtos or itoa", "用 rtos 或 itoa"),
     "string->number": ("atof or atoi", "用 atof 或 atoi"),
-    "newline": ("terpri or (princ \"\\n\")", "用 terpri 或 (princ \"\\n\")"),
+    "newline": ('terpri or (princ "\\n")', '用 terpri 或 (princ "\\n")'),
     "list-length": ("length", "用 length"),
     "vector": ("list", "用 list"),
     "null?": ("null", "用 null"),

@@ -13,11 +13,11 @@ for another command gets nothing rather than the wrong code. Express Tools entri
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from cadchat.autolisp import check
 from cadchat.library.model import Command
 
 log = logging.getLogger(__name__)
@@ -25,7 +25,6 @@ log = logging.getLogger(__name__)
 # The most code an answer inlines (characters). Every bundled file is well below it; a larger
 # file is not served at all rather than cut (a cut program does not load).
 MAX_SOURCE_CHARS = 16_000
-_DEFUN_C = re.compile(r"^\s*\(\s*defun\s+c:([A-Za-z0-9_\-]+)[\s(]", re.IGNORECASE | re.MULTILINE)
 
 
 def bundled_lisp_dir() -> Path:
@@ -35,8 +34,13 @@ def bundled_lisp_dir() -> Path:
 
 
 def defined_commands(code: str) -> tuple[str, ...]:
-    """Upper-case names of the `c:` commands a file defines at the start of a line, in order."""
-    return tuple(dict.fromkeys(name.upper() for name in _DEFUN_C.findall(code)))
+    """Upper-case names (without `c:`) of the `c:` commands the code defines, in order, as the
+    AutoLISP reader sees them (commented-out definitions do not count)."""
+    return _command_names(check(code).commands)
+
+
+def _command_names(commands: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(name[2:].upper() for name in commands))
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +78,14 @@ class BundledLisp:
                     "bundled LISP tool %s not loaded: over %d characters", path.name, MAX_SOURCE_CHARS
                 )
                 continue
-            sources.append(LispSource(path.name.lower(), code.replace("\r\n", "\n"), defined_commands(code)))
+            code = code.replace("\r\n", "\n")
+            report = check(code)
+            errors = [p for p in report.problems if p.severity == "error"]
+            if errors:
+                log.warning(
+                    "bundled LISP tool %s: %d checker errors, first: %s", path.name, len(errors), errors[0]
+                )
+            sources.append(LispSource(path.name.lower(), code, _command_names(report.commands)))
         return cls(sources)
 
     def by_file(self, filename: str) -> LispSource | None:
