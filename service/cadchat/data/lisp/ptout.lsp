@@ -14,7 +14,7 @@
     ((= etype "LWPOLYLINE")
      (foreach pair ed
        (if (= (car pair) 10)
-         (setq pts (cons (trans (list (cadr pair) (caddr pair) (cdr (assoc 38 ed))) ent 0) pts))
+         (setq pts (cons (trans (list (cadr pair) (caddr pair) (cond ((cdr (assoc 38 ed))) (0.0))) ent 0) pts))
        )
      )
      (reverse pts)
