@@ -25,7 +25,7 @@ from cadchat.keys import (
     WATCHER,
 )
 from cadchat.library.store import LibrarySources, LibraryStore
-from cadchat.library.tools import BundledLisp, bundled_lisp_dir
+from cadchat.library.tools import bundled_lisp, bundled_lisp_dir
 from cadchat.library.watcher import LibraryWatcher
 from cadchat.lru import LRU
 from cadchat.metrics import Metrics
@@ -91,7 +91,7 @@ async def _library_ctx(app: web.Application) -> AsyncIterator[None]:
 async def _lisp_tools_ctx(app: web.Application) -> AsyncIterator[None]:
     # The bundled LISP tools' sources: read once, off the event loop; answers look them up.
     loop = asyncio.get_running_loop()
-    app[LISP_TOOLS] = await loop.run_in_executor(app[EXECUTOR], BundledLisp.load, bundled_lisp_dir())
+    app[LISP_TOOLS] = await loop.run_in_executor(app[EXECUTOR], bundled_lisp, bundled_lisp_dir())
     log.info("bundled LISP tools: %d source files", len(app[LISP_TOOLS]))
     yield
 

@@ -12,6 +12,7 @@ for another command gets nothing rather than the wrong code. Express Tools entri
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -31,6 +32,14 @@ def bundled_lisp_dir() -> Path:
     from cadchat.config import bundled_library_dir
 
     return bundled_library_dir() / "lisp"
+
+
+@functools.cache
+def bundled_lisp(directory: Path) -> BundledLisp:
+    """`BundledLisp.load(directory)`, once per process: package data does not change while the
+    service runs, and reading it (with the checker's pass over each file) takes a fraction of a
+    second that every app created in the process would otherwise pay again."""
+    return BundledLisp.load(directory)
 
 
 def defined_commands(code: str) -> tuple[str, ...]:
