@@ -13,6 +13,20 @@
   )
 )
 
+(defun bbase-escape (name / i ch out)
+  ;; 把名称中的通配符（# @ . * ? ~ [ ] - , `）用反引号转义，供 ssget 过滤使用。
+  (setq out ""
+        i   1
+  )
+  (while (<= i (strlen name))
+    (setq ch  (substr name i 1)
+          out (strcat out (if (vl-string-search ch "#@.*?~[]-,`") "`" "") ch)
+          i   (1+ i)
+    )
+  )
+  out
+)
+
 (defun c:BBASE (/ *error* doc sel ref name pt ins local origin delta def ss i obj shift locked)
   (setq doc (vla-get-ActiveDocument (vlax-get-acad-object)))
   (defun *error* (msg)
@@ -48,7 +62,7 @@
      (vla-StartUndoMark doc)
      (vla-put-Origin def (vlax-3d-point local))
      ;; 每个参照按自己的比例和旋转平移，抵消基点的变化
-     (if (setq ss (ssget "_X" (list '(0 . "INSERT") (cons 2 name))))
+     (if (setq ss (ssget "_X" (list '(0 . "INSERT") (cons 2 (bbase-escape name)))))
        (progn
          (setq i 0)
          (while (< i (sslength ss))

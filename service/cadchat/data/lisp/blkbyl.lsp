@@ -5,6 +5,14 @@
 
 (vl-load-com)
 
+(defun blkbyl-props (obj)
+  ;; 对象改到 0 层，颜色、线型、线宽随块。
+  (vla-put-Layer obj "0")
+  (vla-put-Color obj acByBlock)
+  (vla-put-Linetype obj "ByBlock")
+  (vla-put-Lineweight obj acLnWtByBlock)
+)
+
 (defun blkbyl-fix (blocks name done / def)
   ;; 处理块定义 NAME 及其嵌套块；DONE 为已处理的块名列表，返回更新后的列表。
   (setq def (vla-Item blocks name))
@@ -12,10 +20,8 @@
     (progn
       (setq done (cons name done))
       (vlax-for obj def
-        (vla-put-Layer obj "0")
-        (vla-put-Color obj acByBlock)
-        (vla-put-Linetype obj "ByBlock")
-        (vla-put-Lineweight obj acLnWtByBlock)
+        ;; 块内对象所在图层被锁定时改不了，跳过该对象，其余照常处理
+        (vl-catch-all-apply 'blkbyl-props (list obj))
         (if (= (vla-get-ObjectName obj) "AcDbBlockReference")
           (setq done (blkbyl-fix blocks (vla-get-Name obj) done))
         )
