@@ -31,7 +31,8 @@ INSTRUCTIONS = {
 def _how_to_run(item: ContextItem) -> str:
     command = item.command
     if command.type == "lisp" and item.code:
-        return f"加载服务器随附的源代码 {command.file}（GET /api/lisp/{command.name}）后输入 {command.name}"
+        name = command.name
+        return f"加载随附的 LISP 源代码 {command.file}（服务器 /api/lisp/{name} 可取）后输入 {name}"
     if command.type == "lisp" and command.file:
         return f'先加载 {command.file}（(load "{command.file}")），再输入 {command.name}'
     if command.type == "user_program":
