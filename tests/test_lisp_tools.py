@@ -190,3 +190,13 @@ async def test_offline_chat_answers_with_the_tool_code(client, tools) -> None:
     assert '(load "lockvp.lsp")' not in answer["text"]
     reference = next(r for r in answer["references"] if r["command"] == "LOCKVP")
     assert reference["has_code"] is True
+
+
+async def test_query_by_name_carries_the_code_of_every_tool(client, lisp_entries, tools) -> None:
+    for command in _tool_entries(lisp_entries):
+        result = (await (await client.post("/api/query", json={"requirement": command.name})).json())[
+            "result"
+        ]
+        assert result["code"]["command"] == command.name
+        source = tools.for_command(command)
+        assert source is not None and result["lisp"]["code"] == source.code, command.name
