@@ -7,7 +7,8 @@
 (vl-load-com)
 
 (defun tb2xls-plain (str / out i ch nxt)
-  ;; 去掉多行文字格式代码：\P 换成空格，\~ 换成空格，\\ \{ \} 还原，其余 \X...; 与 { } 删除。
+  ;; 去掉多行文字格式代码：\P \N \~ 换成空格，\\ \{ \} 还原，\U+ \M+ 字符保留，
+  ;; \L \O \K 等开关删除，其余 \X...; 与 { } 删除。
   (setq out ""
         i   1
   )
@@ -17,7 +18,9 @@
       ((= ch "\\")
        (setq nxt (substr str (1+ i) 1))
        (cond
-         ((member nxt '("P" "~")) (setq out (strcat out " ") i (+ i 2)))
+         ((member nxt '("P" "N" "~")) (setq out (strcat out " ") i (+ i 2)))
+         ;; \U+XXXX、\M+NXXXX 是字符本身，原样保留
+         ((member nxt '("U" "M")) (setq out (strcat out ch) i (1+ i)))
          ((member nxt '("\\" "{" "}")) (setq out (strcat out nxt) i (+ i 2)))
          ((member (strcase nxt) '("L" "O" "K")) (setq i (+ i 2)))
          ((= nxt "S")

@@ -28,7 +28,11 @@
   (setq excel (vlax-get-object "Excel.Application"))
   (cond
     ((not excel) (princ "\n请先在 Excel 中打开表格并选中要导入的单元格区域。"))
-    ((or (not (setq range (vlax-get-property excel 'Selection)))
+    ((vl-catch-all-error-p (setq range (vl-catch-all-apply 'vlax-get-property (list excel 'Selection))))
+     (setq range nil)
+     (princ "\nExcel 中没有打开的工作簿。")
+    )
+    ((or (not range)
          (vl-catch-all-error-p (setq rows (vl-catch-all-apply 'vlax-get-property (list range 'Rows))))
      )
      (princ "\nExcel 中选中的不是单元格区域。")
