@@ -7,6 +7,8 @@ import re
 
 import pytest
 from cadchat.autolisp import check, read
+from cadchat.chat.model import ContextItem
+from cadchat.chat.prompt import MAX_CODE_CHARS, context_block
 from cadchat.config import BUNDLED_LIBRARY_NAMES, bundled_library_dir
 from cadchat.library.model import Command
 from cadchat.library.parser import parse_file
@@ -200,3 +202,17 @@ async def test_query_by_name_carries_the_code_of_every_tool(client, lisp_entries
         assert result["code"]["command"] == command.name
         source = tools.for_command(command)
         assert source is not None and result["lisp"]["code"] == source.code, command.name
+
+
+def test_model_context_shows_a_tool_whole_or_not_at_all(tools) -> None:
+    long_source = tools.by_file("tb2xls.lsp")
+    short_source = tools.by_file("ll.lsp")
+    assert long_source is not None and short_source is not None
+    assert len(long_source.code) > MAX_CODE_CHARS >= len(short_source.code)
+    tb2xls = Command("TB2XLS", "表格导出Excel", type="lisp", file="tb2xls.lsp")
+    ll = Command("LL", "批量改图层", type="lisp", file="ll.lsp")
+    block = context_block(
+        [ContextItem(tb2xls, 0.7, long_source.code), ContextItem(ll, 0.5, short_source.code)]
+    )
+    assert "(defun c:TB2XLS" not in block and "源代码较长" in block
+    assert short_source.code.rstrip() in block

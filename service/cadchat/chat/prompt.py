@@ -52,7 +52,10 @@ def context_block(items: Sequence[ContextItem]) -> str:
             f"{number}. {c.name} [{kind}，相关度 {item.similarity:.2f}]：{c.description}；"
             f"运行：{_how_to_run(item)}"
         )
-        if item.code and used < MAX_CONTEXT_CHARS:
+        if item.code and c.type == "lisp" and len(item.code) > MAX_CODE_CHARS:
+            # a bundled tool is complete or absent: a cut program would be copied cut
+            lines.append(f"   {c.name} 的源代码较长（{len(item.code)} 字符），未列出；它可直接加载运行。")
+        elif item.code and used < MAX_CONTEXT_CHARS:
             code = item.code[:MAX_CODE_CHARS]
             used += len(code)
             lines.append(f"   {c.name} 的代码：\n```lisp\n{code.rstrip()}\n```")
