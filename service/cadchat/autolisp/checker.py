@@ -297,7 +297,10 @@ class _Checker:
                 if quoted is not None and quoted.head_name == "lambda":
                     stack.append((quoted, scope))  # '(lambda ...) handed to mapcar and friends
                 continue
-            if node.kind != "list" or not node.items or node.dotted:
+            if node.kind != "list" or not node.items:
+                continue
+            if node.dotted:
+                self.problem(ERROR, "not-a-function", node, what="a dotted pair", what_zh="点对")
                 continue
             for child in reversed(self.call(node, scope)):
                 stack.append(child)
@@ -411,6 +414,17 @@ class _Checker:
                         "cond 的每个分支必须是表 (条件 表达式 ...)",
                     )
                     continue
+                test = clause.items[0] if clause.items else None
+                if test is not None and test.kind == "symbol" and test.name in ("else", "otherwise"):
+                    if test.name not in self.bound:
+                        self.problem(
+                            ERROR,
+                            "common-lisp",
+                            test,
+                            name=test.text,
+                            instead="T as the test of the last clause",
+                            instead_zh="最后一个分支的条件用 T",
+                        )
                 out.extend((item, scope) for item in clause.items)
             return out
         if name == "quote":

@@ -261,6 +261,10 @@ def read(text: str, start: int = 0, *, stop_at_atom: bool = False) -> ReadResult
             frame = stack[-1]
             if frame.dot is not None or not frame.node.items or frame.pending:
                 errors.append(ReadError("bad-dot", token.line, token.column))
+                if frame.dot is not None:  # (a . b . c): one report for the list
+                    frame.dot = None
+                    frame.node.dotted = False
+                    frame.node.items[:] = [i for i in frame.node.items if i.kind != "dot"]
                 continue
             frame.dot = token
             frame.node.dotted = True
@@ -278,7 +282,9 @@ def read(text: str, start: int = 0, *, stop_at_atom: bool = False) -> ReadResult
         errors.append(ReadError("dangling-quote", q.line, q.column))
     if stack:
         outer = stack[0].node
-        errors.append(ReadError("unclosed-paren", outer.line, outer.column, str(len(stack))))
+        swallowed = errors and errors[-1].code in ("unclosed-string", "unclosed-comment")
+        if not swallowed:  # a string or comment running to the end took the ')'s with it
+            errors.append(ReadError("unclosed-paren", outer.line, outer.column, str(len(stack))))
         while stack:
             frame = stack.pop()
             frame.node.closed = False
