@@ -39,7 +39,7 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         type=Path,
         default=[],
-        help="command-library file whose names (command \"X\") may call; default: the bundled ones",
+        help='command-library file whose names (command "X") may call; default: the bundled ones',
     )
 
     legacy = commands.add_parser("import-legacy", help="import a legacy user_codes.txt store (idempotent)")
@@ -94,7 +94,9 @@ def _library_commands(files: Sequence[Path]) -> set[str]:
     return names
 
 
-def lisp_check(files: Sequence[Path], *, as_json: bool = False, library: Sequence[Path] = (), out=None) -> int:
+def lisp_check(
+    files: Sequence[Path], *, as_json: bool = False, library: Sequence[Path] = (), out=None
+) -> int:
     """Check each file; print problems (or JSON); 1 if any file has errors, 2 if one is unreadable."""
     from cadchat.autolisp.checker import check
 

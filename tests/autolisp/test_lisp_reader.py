@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from cadchat.autolisp.reader import read, tokenize
 from hypothesis import given, settings
@@ -55,10 +57,15 @@ def test_symbols_are_case_insensitive_and_forms_nest():
     assert form.head_name == "defun" and form.items[1].name == "c:foo" and form.items[1].text == "C:Foo"
     setq = form.items[3]
     quoted = setq.items[2]
-    assert quoted.kind == "quote" and quoted.items[0].dotted and [i.text for i in quoted.items[0].items] == [
-        "1",
-        "2",
-    ]
+    assert (
+        quoted.kind == "quote"
+        and quoted.items[0].dotted
+        and [i.text for i in quoted.items[0].items]
+        == [
+            "1",
+            "2",
+        ]
+    )
 
 
 @pytest.mark.parametrize(
@@ -117,4 +124,4 @@ def test_fuzz_any_unicode_text(text):
     result = read(text)
     assert result.end == len(text)
     tokens = list(tokenize(text))
-    assert all(a.end <= b.start for a, b in zip(tokens, tokens[1:], strict=False))
+    assert all(a.end <= b.start for a, b in itertools.pairwise(tokens))

@@ -137,7 +137,23 @@ ARITY: dict[str, tuple[int, int | None]] = _parse(_FUNCTIONS)
 """Every built-in function and special form (lower case) -> (min, max) arguments."""
 
 SPECIAL_FORMS = frozenset(
-    "defun defun-q lambda setq if cond while repeat foreach progn and or quote function vlax-for".split()
+    [
+        "defun",
+        "defun-q",
+        "lambda",
+        "setq",
+        "if",
+        "cond",
+        "while",
+        "repeat",
+        "foreach",
+        "progn",
+        "and",
+        "or",
+        "quote",
+        "function",
+        "vlax-for",
+    ]
 )
 """Forms whose arguments are not all evaluated the ordinary way."""
 
@@ -145,7 +161,16 @@ SYMBOLS = frozenset({"t", "nil", "pi", "pause", "*error*", "*acad-object*"})
 """Predefined symbols (values, not functions)."""
 
 LOADERS = frozenset(
-    "load autoload autoarxload arxload vl-load-all vl-arx-import vl-vbaload vl-doc-import".split()
+    [
+        "load",
+        "autoload",
+        "autoarxload",
+        "arxload",
+        "vl-load-all",
+        "vl-arx-import",
+        "vl-vbaload",
+        "vl-doc-import",
+    ]
 )
 """Calls that bring in code from elsewhere: after one, unknown names may be defined there."""
 
@@ -158,11 +183,20 @@ EXTERNAL_PREFIXES = ("acet-", "dos_", "lm:", "acad_")
 
 # Common Lisp / Scheme name -> the AutoLISP way to write it (English, Chinese).
 COMMON_LISP: dict[str, tuple[str, str]] = {
-    "let": ("declare locals after / in the defun's argument list and use setq", "在 defun 参数表的 / 之后声明局部变量并用 setq 赋值"),
-    "let*": ("declare locals after / in the defun's argument list and use setq", "在 defun 参数表的 / 之后声明局部变量并用 setq 赋值"),
+    "let": (
+        "declare locals after / in the defun's argument list and use setq",
+        "在 defun 参数表的 / 之后声明局部变量并用 setq 赋值",
+    ),
+    "let*": (
+        "declare locals after / in the defun's argument list and use setq",
+        "在 defun 参数表的 / 之后声明局部变量并用 setq 赋值",
+    ),
     "flet": ("a separate defun", "单独用 defun 定义函数"),
     "labels": ("a separate defun", "单独用 defun 定义函数"),
-    "format": ("strcat with rtos / itoa / vl-princ-to-string", "用 strcat 配合 rtos / itoa / vl-princ-to-string"),
+    "format": (
+        "strcat with rtos / itoa / vl-princ-to-string",
+        "用 strcat 配合 rtos / itoa / vl-princ-to-string",
+    ),
     "loop": ("while or repeat", "用 while 或 repeat"),
     "do": ("while", "用 while"),
     "dolist": ("foreach", "用 foreach"),
@@ -204,8 +238,14 @@ COMMON_LISP: dict[str, tuple[str, str]] = {
     "handler-case": ("vl-catch-all-apply", "用 vl-catch-all-apply"),
     "ignore-errors": ("vl-catch-all-apply", "用 vl-catch-all-apply"),
     "unwind-protect": ("an *error* handler", "用 *error* 错误处理函数"),
-    "return": ("restructure the loop with while and a flag (AutoLISP has no early return)", "用 while 加标志变量改写（AutoLISP 没有提前返回）"),
-    "return-from": ("restructure with while and a flag (AutoLISP has no early return)", "用 while 加标志变量改写（AutoLISP 没有提前返回）"),
+    "return": (
+        "restructure the loop with while and a flag (AutoLISP has no early return)",
+        "用 while 加标志变量改写（AutoLISP 没有提前返回）",
+    ),
+    "return-from": (
+        "restructure with while and a flag (AutoLISP has no early return)",
+        "用 while 加标志变量改写（AutoLISP 没有提前返回）",
+    ),
     "block": ("progn", "用 progn"),
     "make-hash-table": ("an association list with assoc", "用关联表和 assoc"),
     "gethash": ("assoc", "用 assoc"),
@@ -229,7 +269,7 @@ COMMON_LISP: dict[str, tuple[str, str]] = {
     "substring": ("substr (1-based)", "用 substr（从 1 开始）"),
     "number->string": ("rtos or itoa", "用 rtos 或 itoa"),
     "string->number": ("atof or atoi", "用 atof 或 atoi"),
-    "newline": ("terpri or (princ \"\\n\")", "用 terpri 或 (princ \"\\n\")"),
+    "newline": ('terpri or (princ "\\n")', '用 terpri 或 (princ "\\n")'),
     "list-length": ("length", "用 length"),
     "vector": ("list", "用 list"),
     "null?": ("null", "用 null"),
@@ -239,19 +279,151 @@ COMMON_LISP: dict[str, tuple[str, str]] = {
 # Core AutoCAD commands (English names): `(command "X")` may call these even when the live
 # library does not list them.
 CORE_COMMANDS = frozenset(
-    """
-    3dface 3dpoly align arc area array arrayclassic attdef attdisp attedit attext attsync audit
-    bedit block boundary box break bhatch chamfer change chprop circle close color copy copyclip
-    cutclip ddedit ddptype dimaligned dimangular dimbaseline dimcontinue dimdiameter dimlinear
-    dimradius dimstyle dist divide donut dtext dview ellipse erase explode export extend extrude
-    fillet filter find hatch hatchedit id image imageattach insert isolateobjects join layer layiso
-    layoff layon laythw layfrz layout layuniso lengthen limits line linetype list ltscale matchprop
-    measure menu mirror mleader mline move mspace mtext new offset oops open ortho osnap pan
-    pasteclip pedit pline plot point polygon properties pspace purge qsave qselect ray rectang
-    rectangle redo redraw regen regenall rename revcloud revolve rotate save saveas scale select
-    sketch snap solid spline splinedit stretch style table text tolerance trim u ucs undo union
-    units view vpoint vports wblock wipeout xline xref xclip zoom overkill qdim
-    """.split()
+    [
+        "3dface",
+        "3dpoly",
+        "align",
+        "arc",
+        "area",
+        "array",
+        "arrayclassic",
+        "attdef",
+        "attdisp",
+        "attedit",
+        "attext",
+        "attsync",
+        "audit",
+        "bedit",
+        "block",
+        "boundary",
+        "box",
+        "break",
+        "bhatch",
+        "chamfer",
+        "change",
+        "chprop",
+        "circle",
+        "close",
+        "color",
+        "copy",
+        "copyclip",
+        "cutclip",
+        "ddedit",
+        "ddptype",
+        "dimaligned",
+        "dimangular",
+        "dimbaseline",
+        "dimcontinue",
+        "dimdiameter",
+        "dimlinear",
+        "dimradius",
+        "dimstyle",
+        "dist",
+        "divide",
+        "donut",
+        "dtext",
+        "dview",
+        "ellipse",
+        "erase",
+        "explode",
+        "export",
+        "extend",
+        "extrude",
+        "fillet",
+        "filter",
+        "find",
+        "hatch",
+        "hatchedit",
+        "id",
+        "image",
+        "imageattach",
+        "insert",
+        "isolateobjects",
+        "join",
+        "layer",
+        "layiso",
+        "layoff",
+        "layon",
+        "laythw",
+        "layfrz",
+        "layout",
+        "layuniso",
+        "lengthen",
+        "limits",
+        "line",
+        "linetype",
+        "list",
+        "ltscale",
+        "matchprop",
+        "measure",
+        "menu",
+        "mirror",
+        "mleader",
+        "mline",
+        "move",
+        "mspace",
+        "mtext",
+        "new",
+        "offset",
+        "oops",
+        "open",
+        "ortho",
+        "osnap",
+        "pan",
+        "pasteclip",
+        "pedit",
+        "pline",
+        "plot",
+        "point",
+        "polygon",
+        "properties",
+        "pspace",
+        "purge",
+        "qsave",
+        "qselect",
+        "ray",
+        "rectang",
+        "rectangle",
+        "redo",
+        "redraw",
+        "regen",
+        "regenall",
+        "rename",
+        "revcloud",
+        "revolve",
+        "rotate",
+        "save",
+        "saveas",
+        "scale",
+        "select",
+        "sketch",
+        "snap",
+        "solid",
+        "spline",
+        "splinedit",
+        "stretch",
+        "style",
+        "table",
+        "text",
+        "tolerance",
+        "trim",
+        "u",
+        "ucs",
+        "undo",
+        "union",
+        "units",
+        "view",
+        "vpoint",
+        "vports",
+        "wblock",
+        "wipeout",
+        "xline",
+        "xref",
+        "xclip",
+        "zoom",
+        "overkill",
+        "qdim",
+    ]
 )
 
 BUILTINS = frozenset(ARITY)

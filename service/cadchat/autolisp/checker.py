@@ -41,7 +41,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "此处的 '(' 没有闭合（缺少 {count} 个 ')'）",
     ),
     "stray-paren": ("')' without a matching '('", "多余的 ')'，没有对应的 '('"),
-    "unclosed-string": ('string starting here is never closed (missing \'"\')', '字符串从此处开始没有结束（缺少 \'"\'）'),
+    "unclosed-string": (
+        "string starting here is never closed (missing '\"')",
+        "字符串从此处开始没有结束（缺少 '\"'）",
+    ),
     "unclosed-comment": ("';|' block comment is never closed with '|;'", "';|' 块注释没有用 '|;' 结束"),
     "dangling-quote": ("quote ' with nothing after it", "引号 ' 后面没有内容"),
     "bad-dot": ("misplaced '.' (a dotted pair is (a . b))", "'.' 位置不对（点对的写法是 (a . b)）"),
@@ -315,7 +318,11 @@ class _Checker:
         head, args = node.items[0], node.items[1:]
         if head.kind in ("int", "real", "string"):
             self.problem(
-                ERROR, "not-a-function", head, what=f"{head.kind} {head.text[:20]}", what_zh=_WHAT_ZH[head.kind]
+                ERROR,
+                "not-a-function",
+                head,
+                what=f"{head.kind} {head.text[:20]}",
+                what_zh=_WHAT_ZH[head.kind],
             )
             return []
         if head.kind != "symbol":
@@ -329,9 +336,9 @@ class _Checker:
             return special
         if name in catalog.COMMAND_CALLS and args:
             self.command(args[0])
-        if not (catalog.is_builtin(name) or name in self.defined or name in self.bound):
-            if self.unknown(head, name):
-                return []  # a Common Lisp form: its arguments follow other rules
+        known = catalog.is_builtin(name) or name in self.defined or name in self.bound
+        if not known and self.unknown(head, name):
+            return []  # a Common Lisp form: its arguments follow other rules
         return [(item, scope) for item in args]
 
     def arity(self, node: Node, head: Node, name: str, given: int) -> None:
@@ -345,7 +352,9 @@ class _Checker:
             return
         low, high = bounds
         if given < low or (high is not None and given > high):
-            self.problem(ERROR, "wrong-arity", head, name=head.text, expected=_expected(low, high), given=given)
+            self.problem(
+                ERROR, "wrong-arity", head, name=head.text, expected=_expected(low, high), given=given
+            )
 
     def special(
         self, node: Node, head: Node, name: str, args: list[Node], scope: _Scope | None
@@ -375,7 +384,9 @@ class _Checker:
             parsed = _args_of(args[0]) if args else None
             if parsed is None:
                 if args:
-                    self.bad(ERROR, "bad-special-form", head, "lambda needs an argument list", "lambda 需要参数表")
+                    self.bad(
+                        ERROR, "bad-special-form", head, "lambda needs an argument list", "lambda 需要参数表"
+                    )
                 return []
             inner = _Scope(parsed[0] + parsed[1], "lambda", scope)
             return [(item, inner) for item in args[1:]]
@@ -384,7 +395,12 @@ class _Checker:
                 self.problem(ERROR, "odd-setq", head, given=len(args))
             for target in args[0::2]:
                 if target.kind != "symbol":
-                    self.problem(ERROR, "setq-not-symbol", target, what=target.text[:20] if target.kind != "list" else "a list")
+                    self.problem(
+                        ERROR,
+                        "setq-not-symbol",
+                        target,
+                        what=target.text[:20] if target.kind != "list" else "a list",
+                    )
                 elif scope is not None:
                     self.undeclared(target, scope)
             return [(value, scope) for value in args[1::2]]
@@ -415,16 +431,18 @@ class _Checker:
                     )
                     continue
                 test = clause.items[0] if clause.items else None
-                if test is not None and test.kind == "symbol" and test.name in ("else", "otherwise"):
-                    if test.name not in self.bound:
-                        self.problem(
-                            ERROR,
-                            "common-lisp",
-                            test,
-                            name=test.text,
-                            instead="T as the test of the last clause",
-                            instead_zh="最后一个分支的条件用 T",
-                        )
+                scheme_else = (
+                    test is not None and test.kind == "symbol" and test.name in ("else", "otherwise")
+                )
+                if scheme_else and test.name not in self.bound:
+                    self.problem(
+                        ERROR,
+                        "common-lisp",
+                        test,
+                        name=test.text,
+                        instead="T as the test of the last clause",
+                        instead_zh="最后一个分支的条件用 T",
+                    )
                 out.extend((item, scope) for item in clause.items)
             return out
         if name == "quote":
@@ -434,7 +452,14 @@ class _Checker:
         return None
 
     def bad(self, severity: str, code: str, node: Node, detail: str, detail_zh: str) -> None:
-        self.problem(severity, code, node, name=node.text if node.kind == "symbol" else "(", detail=detail, detail_zh=detail_zh)
+        self.problem(
+            severity,
+            code,
+            node,
+            name=node.text if node.kind == "symbol" else "(",
+            detail=detail,
+            detail_zh=detail_zh,
+        )
 
     def undeclared(self, target: Node, scope: _Scope) -> None:
         name = target.name
@@ -467,7 +492,9 @@ class _Checker:
         severity = WARNING if self.loads else ERROR
         if common:
             instead, instead_zh = catalog.COMMON_LISP[name]
-            self.problem(severity, "common-lisp", head, name=head.text, instead=instead, instead_zh=instead_zh)
+            self.problem(
+                severity, "common-lisp", head, name=head.text, instead=instead, instead_zh=instead_zh
+            )
             return True
         builtin = near_builtin(name)
         if builtin is not None:

@@ -49,7 +49,11 @@ def extract_code_blocks(text: str) -> list[CodeBlock]:
             opened = match
             continue
         fence = match.group(1)
-        if fence[0] == opened.group(1)[0] and len(fence) >= len(opened.group(1)) and not match.group(2).strip():
+        if (
+            fence[0] == opened.group(1)[0]
+            and len(fence) >= len(opened.group(1))
+            and not match.group(2).strip()
+        ):
             start = min(opened.end() + 1, len(text))
             blocks.append(CodeBlock(_tag(opened), text[start : match.start()], start))
             opened = None
@@ -113,7 +117,9 @@ def lisp_code(code: str, known_commands: frozenset[str] | set[str] | tuple[str, 
     return LispCode(code, check(code, known_commands=known_commands))
 
 
-def extract_lisp(text: str, known_commands: frozenset[str] | set[str] | tuple[str, ...] = ()) -> LispCode | None:
+def extract_lisp(
+    text: str, known_commands: frozenset[str] | set[str] | tuple[str, ...] = ()
+) -> LispCode | None:
     """The one LISP block of an answer, checked: a fenced LISP block that defines a `c:` command,
     else the first fenced LISP block, else bare `(defun c:...)` code. None when there is no code."""
     first: LispCode | None = None

@@ -113,7 +113,7 @@ class ReadResult:
 class _Lines:
     """Offset -> (line, column) for monotonically increasing offsets, in amortised O(1)."""
 
-    __slots__ = ("text", "line", "line_start", "scanned")
+    __slots__ = ("line", "line_start", "scanned", "text")
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -185,7 +185,7 @@ def tokenize(text: str, start: int = 0, errors: list[ReadError] | None = None) -
 class _Open:
     """A list being read: its node, the quotes written before it, and the quotes pending inside."""
 
-    __slots__ = ("node", "quotes", "pending", "dot")
+    __slots__ = ("dot", "node", "pending", "quotes")
 
     def __init__(self, node: Node, quotes: list[Token]) -> None:
         self.node = node

@@ -60,7 +60,9 @@ def preview(
         shown = shown[:PREVIEW_CHARS]
     truncated = shown != code.rstrip("\r\n") and shown != code
     warnings = [
-        f"{p.message} at line {p.line}, column {p.column}" for p in report.problems if p.code in _BALANCE_CODES
+        f"{p.message} at line {p.line}, column {p.column}"
+        for p in report.problems
+        if p.code in _BALANCE_CODES
     ]
     return {
         "command": command,
