@@ -391,7 +391,7 @@ class _Checker:
             inner = _Scope(parsed[0] + parsed[1], "lambda", scope)
             return [(item, inner) for item in args[1:]]
         if name == "setq":
-            if len(args) % 2:
+            if len(args) % 2 and node.closed:  # an unclosed setq is reported as unclosed
                 self.problem(ERROR, "odd-setq", head, given=len(args))
             for target in args[0::2]:
                 if target.kind != "symbol":
