@@ -51,7 +51,9 @@ async def test_preview_and_saves_carry_the_report_and_still_save(client):
     shown = preview["preview"]
     assert preview["command"] == "PT" and shown["ok"] is False and shown["commands"] == ["c:PT"]
     assert [p["code"] for p in shown["problems"]] == ["misspelled-builtin"]
-    saved = await client.post("/api/user_codes/save", json={"command": "PT", "description": "点", "code": TYPO})
+    saved = await client.post(
+        "/api/user_codes/save", json={"command": "PT", "description": "点", "code": TYPO}
+    )
     body = await saved.json()
     assert body["success"] is True and body["lisp"]["ok"] is False
     stored = await (await client.get(f"/api/user_codes/get/{body['code_id']}")).json()

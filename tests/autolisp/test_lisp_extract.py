@@ -25,7 +25,7 @@ def test_block_commented_old_defun_is_not_the_command():
 
 
 def test_upper_case_defun_is_a_command():
-    code = extract_lisp('说明：\n```LISP\n(DEFUN C:UPPER (/ A)\n  (SETQ A 1)\n  (PRINC)\n)\n```\n输入 UPPER')
+    code = extract_lisp("说明：\n```LISP\n(DEFUN C:UPPER (/ A)\n  (SETQ A 1)\n  (PRINC)\n)\n```\n输入 UPPER")
     assert code is not None and code.command == "c:UPPER" and code.ok
 
 
@@ -48,7 +48,10 @@ def test_bare_code_stops_at_prose_and_fences_need_a_matching_close():
     code = extract_lisp("试试 (defun c:A () (princ)) (defun b () 1) 然后输入 A。")
     assert code is not None and code.code == "(defun c:A () (princ)) (defun b () 1)"
     blocks = extract_code_blocks("````lisp\n```\n(princ)\n````\ntext\n```python\nx\n")
-    assert [(b.tag, b.code, b.closed) for b in blocks] == [("lisp", "```\n(princ)\n", True), ("python", "x\n", False)]
+    assert [(b.tag, b.code, b.closed) for b in blocks] == [
+        ("lisp", "```\n(princ)\n", True),
+        ("python", "x\n", False),
+    ]
 
 
 def test_fenced_lisp_block_wins_over_bare_code_and_other_languages():

@@ -22,17 +22,21 @@ from dataclasses import dataclass, field
 # One alternative per token kind; each is a plain scan with no backtracking.
 _TOKEN = re.compile(
     r"""
-    (?P<ws>\s+)
-  | (?P<block>;\|)
+    \s*
+    (?:
+    (?P<block>;\|)
   | (?P<comment>;[^\n]*)
   | (?P<string>"[^"\\]*(?:\\.[^"\\]*)*(?P<closed>")?)
   | (?P<open>\()
   | (?P<close>\))
   | (?P<quote>')
   | (?P<atom>[^\s()'";]+)
+  | (?P<end>\Z)
+    )
     """,
     re.VERBOSE | re.DOTALL,
 )
+_NUMBER_START = frozenset("0123456789+-.")
 _INT = re.compile(r"[+-]?\d+")
 _REAL = re.compile(r"[+-]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?")
 
@@ -144,10 +148,10 @@ def tokenize(text: str, start: int = 0, errors: list[ReadError] | None = None) -
     while pos < n:
         m = match(text, pos)
         kind = m.lastgroup
+        if kind == "end":
+            break
+        pos = m.start(kind)
         end = m.end()
-        if kind == "ws":
-            pos = end
-            continue
         line, column = lines.at(pos)
         if kind == "block":
             close = text.find("|;", pos + 2)
@@ -170,6 +174,8 @@ def tokenize(text: str, start: int = 0, errors: list[ReadError] | None = None) -
             word = text[pos:end]
             if word == ".":
                 atom = "dot"
+            elif word[0] not in _NUMBER_START:
+                atom = "symbol"
             elif _INT.fullmatch(word):
                 atom = "int"
             elif _REAL.fullmatch(word):

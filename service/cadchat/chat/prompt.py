@@ -123,7 +123,8 @@ def offline_answer(prompt: Prompt, *, reason: str = "") -> str:
     if with_code is not None:
         code = with_code.code
         lines.append(f"\n你保存的程序 {with_code.command.name} 与需求匹配，代码如下：")
-        if len(code) > MAX_CODE_CHARS:  # the answer shows what the context may hold, no more
+        if with_code.command.type == "user_program" and len(code) > MAX_CODE_CHARS:
+            # a user's stored code: the answer shows what the context may hold, no more
             code = code[:MAX_CODE_CHARS]
             lines.append(f"（代码较长，这里只显示前 {MAX_CODE_CHARS} 个字符；完整代码在“我的代码”中。）")
         lines.append(fenced_lisp(code))
