@@ -137,7 +137,23 @@ ARITY: dict[str, tuple[int, int | None]] = _parse(_FUNCTIONS)
 """Every built-in function and special form (lower case) -> (min, max) arguments."""
 
 SPECIAL_FORMS = frozenset(
-    "defun defun-q lambda setq if cond while repeat foreach progn and or quote function vlax-for".split()
+    [
+        "defun",
+        "defun-q",
+        "lambda",
+        "setq",
+        "if",
+        "cond",
+        "while",
+        "repeat",
+        "foreach",
+        "progn",
+        "and",
+        "or",
+        "quote",
+        "function",
+        "vlax-for",
+    ]
 )
 """Forms whose arguments are not all evaluated the ordinary way."""
 
@@ -145,7 +161,16 @@ SYMBOLS = frozenset({"t", "nil", "pi", "pause", "*error*", "*acad-object*"})
 """Predefined symbols (values, not functions)."""
 
 LOADERS = frozenset(
-    "load autoload autoarxload arxload vl-load-all vl-arx-import vl-vbaload vl-doc-import".split()
+    [
+        "load",
+        "autoload",
+        "autoarxload",
+        "arxload",
+        "vl-load-all",
+        "vl-arx-import",
+        "vl-vbaload",
+        "vl-doc-import",
+    ]
 )
 """Calls that bring in code from elsewhere: after one, unknown names may be defined there."""
 
@@ -254,19 +279,151 @@ COMMON_LISP: dict[str, tuple[str, str]] = {
 # Core AutoCAD commands (English names): `(command "X")` may call these even when the live
 # library does not list them.
 CORE_COMMANDS = frozenset(
-    """
-    3dface 3dpoly align arc area array arrayclassic attdef attdisp attedit attext attsync audit
-    bedit block boundary box break bhatch chamfer change chprop circle close color copy copyclip
-    cutclip ddedit ddptype dimaligned dimangular dimbaseline dimcontinue dimdiameter dimlinear
-    dimradius dimstyle dist divide donut dtext dview ellipse erase explode export extend extrude
-    fillet filter find hatch hatchedit id image imageattach insert isolateobjects join layer layiso
-    layoff layon laythw layfrz layout layuniso lengthen limits line linetype list ltscale matchprop
-    measure menu mirror mleader mline move mspace mtext new offset oops open ortho osnap pan
-    pasteclip pedit pline plot point polygon properties pspace purge qsave qselect ray rectang
-    rectangle redo redraw regen regenall rename revcloud revolve rotate save saveas scale select
-    sketch snap solid spline splinedit stretch style table text tolerance trim u ucs undo union
-    units view vpoint vports wblock wipeout xline xref xclip zoom overkill qdim
-    """.split()
+    [
+        "3dface",
+        "3dpoly",
+        "align",
+        "arc",
+        "area",
+        "array",
+        "arrayclassic",
+        "attdef",
+        "attdisp",
+        "attedit",
+        "attext",
+        "attsync",
+        "audit",
+        "bedit",
+        "block",
+        "boundary",
+        "box",
+        "break",
+        "bhatch",
+        "chamfer",
+        "change",
+        "chprop",
+        "circle",
+        "close",
+        "color",
+        "copy",
+        "copyclip",
+        "cutclip",
+        "ddedit",
+        "ddptype",
+        "dimaligned",
+        "dimangular",
+        "dimbaseline",
+        "dimcontinue",
+        "dimdiameter",
+        "dimlinear",
+        "dimradius",
+        "dimstyle",
+        "dist",
+        "divide",
+        "donut",
+        "dtext",
+        "dview",
+        "ellipse",
+        "erase",
+        "explode",
+        "export",
+        "extend",
+        "extrude",
+        "fillet",
+        "filter",
+        "find",
+        "hatch",
+        "hatchedit",
+        "id",
+        "image",
+        "imageattach",
+        "insert",
+        "isolateobjects",
+        "join",
+        "layer",
+        "layiso",
+        "layoff",
+        "layon",
+        "laythw",
+        "layfrz",
+        "layout",
+        "layuniso",
+        "lengthen",
+        "limits",
+        "line",
+        "linetype",
+        "list",
+        "ltscale",
+        "matchprop",
+        "measure",
+        "menu",
+        "mirror",
+        "mleader",
+        "mline",
+        "move",
+        "mspace",
+        "mtext",
+        "new",
+        "offset",
+        "oops",
+        "open",
+        "ortho",
+        "osnap",
+        "pan",
+        "pasteclip",
+        "pedit",
+        "pline",
+        "plot",
+        "point",
+        "polygon",
+        "properties",
+        "pspace",
+        "purge",
+        "qsave",
+        "qselect",
+        "ray",
+        "rectang",
+        "rectangle",
+        "redo",
+        "redraw",
+        "regen",
+        "regenall",
+        "rename",
+        "revcloud",
+        "revolve",
+        "rotate",
+        "save",
+        "saveas",
+        "scale",
+        "select",
+        "sketch",
+        "snap",
+        "solid",
+        "spline",
+        "splinedit",
+        "stretch",
+        "style",
+        "table",
+        "text",
+        "tolerance",
+        "trim",
+        "u",
+        "ucs",
+        "undo",
+        "union",
+        "units",
+        "view",
+        "vpoint",
+        "vports",
+        "wblock",
+        "wipeout",
+        "xline",
+        "xref",
+        "xclip",
+        "zoom",
+        "overkill",
+        "qdim",
+    ]
 )
 
 BUILTINS = frozenset(ARITY)

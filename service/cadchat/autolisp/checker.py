@@ -300,7 +300,10 @@ class _Checker:
                 if quoted is not None and quoted.head_name == "lambda":
                     stack.append((quoted, scope))  # '(lambda ...) handed to mapcar and friends
                 continue
-            if node.kind != "list" or not node.items or node.dotted:
+            if node.kind != "list" or not node.items:
+                continue
+            if node.dotted:
+                self.problem(ERROR, "not-a-function", node, what="a dotted pair", what_zh="点对")
                 continue
             for child in reversed(self.call(node, scope)):
                 stack.append(child)
@@ -333,9 +336,9 @@ class _Checker:
             return special
         if name in catalog.COMMAND_CALLS and args:
             self.command(args[0])
-        if not (catalog.is_builtin(name) or name in self.defined or name in self.bound):
-            if self.unknown(head, name):
-                return []  # a Common Lisp form: its arguments follow other rules
+        known = catalog.is_builtin(name) or name in self.defined or name in self.bound
+        if not known and self.unknown(head, name):
+            return []  # a Common Lisp form: its arguments follow other rules
         return [(item, scope) for item in args]
 
     def arity(self, node: Node, head: Node, name: str, given: int) -> None:
@@ -388,7 +391,7 @@ class _Checker:
             inner = _Scope(parsed[0] + parsed[1], "lambda", scope)
             return [(item, inner) for item in args[1:]]
         if name == "setq":
-            if len(args) % 2:
+            if len(args) % 2 and node.closed:  # an unclosed setq is reported as unclosed
                 self.problem(ERROR, "odd-setq", head, given=len(args))
             for target in args[0::2]:
                 if target.kind != "symbol":
@@ -427,6 +430,19 @@ class _Checker:
                         "cond 的每个分支必须是表 (条件 表达式 ...)",
                     )
                     continue
+                test = clause.items[0] if clause.items else None
+                scheme_else = (
+                    test is not None and test.kind == "symbol" and test.name in ("else", "otherwise")
+                )
+                if scheme_else and test.name not in self.bound:
+                    self.problem(
+                        ERROR,
+                        "common-lisp",
+                        test,
+                        name=test.text,
+                        instead="T as the test of the last clause",
+                        instead_zh="最后一个分支的条件用 T",
+                    )
                 out.extend((item, scope) for item in clause.items)
             return out
         if name == "quote":

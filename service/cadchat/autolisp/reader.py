@@ -22,17 +22,21 @@ from dataclasses import dataclass, field
 # One alternative per token kind; each is a plain scan with no backtracking.
 _TOKEN = re.compile(
     r"""
-    (?P<ws>\s+)
-  | (?P<block>;\|)
+    \s*
+    (?:
+    (?P<block>;\|)
   | (?P<comment>;[^\n]*)
   | (?P<string>"[^"\\]*(?:\\.[^"\\]*)*(?P<closed>")?)
   | (?P<open>\()
   | (?P<close>\))
   | (?P<quote>')
   | (?P<atom>[^\s()'";]+)
+  | (?P<end>\Z)
+    )
     """,
     re.VERBOSE | re.DOTALL,
 )
+_NUMBER_START = frozenset("0123456789+-.")
 _INT = re.compile(r"[+-]?\d+")
 _REAL = re.compile(r"[+-]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?")
 
@@ -113,7 +117,7 @@ class ReadResult:
 class _Lines:
     """Offset -> (line, column) for monotonically increasing offsets, in amortised O(1)."""
 
-    __slots__ = ("text", "line", "line_start", "scanned")
+    __slots__ = ("line", "line_start", "scanned", "text")
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -144,10 +148,10 @@ def tokenize(text: str, start: int = 0, errors: list[ReadError] | None = None) -
     while pos < n:
         m = match(text, pos)
         kind = m.lastgroup
+        if kind == "end":
+            break
+        pos = m.start(kind)
         end = m.end()
-        if kind == "ws":
-            pos = end
-            continue
         line, column = lines.at(pos)
         if kind == "block":
             close = text.find("|;", pos + 2)
@@ -170,6 +174,8 @@ def tokenize(text: str, start: int = 0, errors: list[ReadError] | None = None) -
             word = text[pos:end]
             if word == ".":
                 atom = "dot"
+            elif word[0] not in _NUMBER_START:
+                atom = "symbol"
             elif _INT.fullmatch(word):
                 atom = "int"
             elif _REAL.fullmatch(word):
@@ -185,7 +191,7 @@ def tokenize(text: str, start: int = 0, errors: list[ReadError] | None = None) -
 class _Open:
     """A list being read: its node, the quotes written before it, and the quotes pending inside."""
 
-    __slots__ = ("node", "quotes", "pending", "dot")
+    __slots__ = ("dot", "node", "pending", "quotes")
 
     def __init__(self, node: Node, quotes: list[Token]) -> None:
         self.node = node
@@ -261,6 +267,10 @@ def read(text: str, start: int = 0, *, stop_at_atom: bool = False) -> ReadResult
             frame = stack[-1]
             if frame.dot is not None or not frame.node.items or frame.pending:
                 errors.append(ReadError("bad-dot", token.line, token.column))
+                if frame.dot is not None:  # (a . b . c): one report for the list
+                    frame.dot = None
+                    frame.node.dotted = False
+                    frame.node.items[:] = [i for i in frame.node.items if i.kind != "dot"]
                 continue
             frame.dot = token
             frame.node.dotted = True
@@ -278,7 +288,9 @@ def read(text: str, start: int = 0, *, stop_at_atom: bool = False) -> ReadResult
         errors.append(ReadError("dangling-quote", q.line, q.column))
     if stack:
         outer = stack[0].node
-        errors.append(ReadError("unclosed-paren", outer.line, outer.column, str(len(stack))))
+        swallowed = errors and errors[-1].code in ("unclosed-string", "unclosed-comment")
+        if not swallowed:  # a string or comment running to the end took the ')'s with it
+            errors.append(ReadError("unclosed-paren", outer.line, outer.column, str(len(stack))))
         while stack:
             frame = stack.pop()
             frame.node.closed = False

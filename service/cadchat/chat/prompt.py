@@ -41,6 +41,17 @@ def _how_to_run(item: ContextItem) -> str:
     return f"在命令行输入 {command.name}{alias}"
 
 
+def fenced_lisp(code: str) -> str:
+    """Code as a ```lisp block whose fence is longer than any run of backticks inside it, so a
+    stored code that itself holds a fence cannot end the block early."""
+    longest = run = 0
+    for ch in code:
+        run = run + 1 if ch == "`" else 0
+        longest = max(longest, run)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}lisp\n{code.rstrip()}\n{fence}"
+
+
 def context_block(items: Sequence[ContextItem]) -> str:
     """The retrieved commands and user programs as a numbered list, codes as fenced blocks."""
     lines = ["命令库参考（按相关度排序）："]
@@ -58,7 +69,7 @@ def context_block(items: Sequence[ContextItem]) -> str:
         elif item.code and used < MAX_CONTEXT_CHARS:
             code = item.code[:MAX_CODE_CHARS]
             used += len(code)
-            lines.append(f"   {c.name} 的代码：\n```lisp\n{code.rstrip()}\n```")
+            lines.append(f"   {c.name} 的代码：\n{fenced_lisp(code)}")
     if not items:
         lines.append("（命令库中没有找到相关命令）")
     return "\n".join(lines)
@@ -117,11 +128,18 @@ def offline_answer(prompt: Prompt, *, reason: str = "") -> str:
     with_code = next((i for i in items if i.code), None)
     if with_code is not None:
         c = with_code.command
+        code = with_code.code
         if c.type == "lisp":
-            lines.append(f"\n命令库自带的 LISP 工具 {c.name}（{c.file}）与需求匹配，源代码如下：")
+            lines.append(f"
+命令库自带的 LISP 工具 {c.name}（{c.file}）与需求匹配，源代码如下：")
         else:
-            lines.append(f"\n你保存的程序 {c.name} 与需求匹配，代码如下：")
-        lines.append(f"```lisp\n{with_code.code.rstrip()}\n```")
+            lines.append(f"
+你保存的程序 {c.name} 与需求匹配，代码如下：")
+        if c.type == "user_program" and len(code) > MAX_CODE_CHARS:
+            # a user's stored code: the answer shows what the context may hold, no more
+            code = code[:MAX_CODE_CHARS]
+            lines.append(f"（代码较长，这里只显示前 {MAX_CODE_CHARS} 个字符；完整代码在“我的代码”中。）")
+        lines.append(fenced_lisp(code))
         lines.append(f"加载后在命令行输入 {with_code.command.name} 运行。")
     elif prompt.mode == "lisp":
         lines.append("\n离线模式不生成新的 AutoLISP 代码；配置 DashScope 后可以得到按需求编写的程序。")
