@@ -130,11 +130,9 @@ def offline_answer(prompt: Prompt, *, reason: str = "") -> str:
         c = with_code.command
         code = with_code.code
         if c.type == "lisp":
-            lines.append(f"
-命令库自带的 LISP 工具 {c.name}（{c.file}）与需求匹配，源代码如下：")
+            lines.append(f"\n命令库自带的 LISP 工具 {c.name}（{c.file}）与需求匹配，源代码如下：")
         else:
-            lines.append(f"
-你保存的程序 {c.name} 与需求匹配，代码如下：")
+            lines.append(f"\n你保存的程序 {c.name} 与需求匹配，代码如下：")
         if c.type == "user_program" and len(code) > MAX_CODE_CHARS:
             # a user's stored code: the answer shows what the context may hold, no more
             code = code[:MAX_CODE_CHARS]
