@@ -188,6 +188,7 @@ async def test_offline_chat_answers_with_the_tool_code(client, tools) -> None:
     source = tools.by_file("lockvp.lsp")
     assert source is not None
     assert answer["lisp"]["command"] == "c:LOCKVP"
+    assert answer["lisp"]["ok"] is True and answer["lisp"]["problems"] == []
     assert answer["lisp"]["code"] == source.code.strip("\n").rstrip()
     assert '(load "lockvp.lsp")' not in answer["text"]
     reference = next(r for r in answer["references"] if r["command"] == "LOCKVP")
