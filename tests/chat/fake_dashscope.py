@@ -96,7 +96,7 @@ MISTAKES = {
     ),
     # an old version left in a block comment and the command written in upper case
     "block_comment_upper": (
-        "保留了旧版本供参考：\n\n```lisp\n;| 旧版本\n(defun c:OLDCIRCLE (/ pt\n  (command \"_.CIRCLE\"\n|;\n"
+        '保留了旧版本供参考：\n\n```lisp\n;| 旧版本\n(defun c:OLDCIRCLE (/ pt\n  (command "_.CIRCLE"\n|;\n'
         + FIXED_CODE.replace("defun", "DEFUN").replace("setq", "SETQ")
         + "\n```\n"
     ),

@@ -20,7 +20,8 @@ def metric(client, name: str, labels: dict[str, str] | None = None) -> float:
 
 
 @pytest.mark.parametrize(
-    "mistake, code", [("let", "common-lisp"), ("unbalanced", "unclosed-paren"), ("typo", "misspelled-builtin")]
+    "mistake, code",
+    [("let", "common-lisp"), ("unbalanced", "unclosed-paren"), ("typo", "misspelled-builtin")],
 )
 async def test_code_with_errors_is_repaired_once(chat_client, fake, mistake, code):
     client = await chat_client()

@@ -220,8 +220,9 @@ def read(text: str, start: int = 0, *, stop_at_atom: bool = False) -> ReadResult
     def add(form: Node) -> None:
         if stack:
             frame = stack[-1]
-            form = _wrap(form, frame.pending)
-            frame.pending = []
+            if frame.pending:
+                form = _wrap(form, frame.pending)
+                frame.pending = []
             frame.node.items.append(form)
         else:
             form = _wrap(form, top_pending)
@@ -252,12 +253,10 @@ def read(text: str, start: int = 0, *, stop_at_atom: bool = False) -> ReadResult
             node = frame.node
             node.end = token.end
             _finish_dot(frame, errors)
-            form = _wrap(node, frame.quotes)
             if stack:
-                parent = stack[-1]
-                parent.node.items.append(form)
+                add(_wrap(node, frame.quotes) if frame.quotes else node)
             else:
-                forms.append(form)
+                forms.append(_wrap(node, frame.quotes))
         elif kind == "quote":
             (stack[-1].pending if stack else top_pending).append(token)
         elif kind == "dot":
