@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from cadchat.app import create_app
 from cadchat.config import Settings, load_settings
+from cadchat.web_json import SERVER_OPTIONS
 
 SMALL_LIBRARY = """\
 # name|description|alias|file|date|type
@@ -18,6 +19,17 @@ TRIM|修剪：以边界剪掉多余的线 trim|TR|||basic
 EXTEND|延伸：把线延长到边界 extend|EX|||basic
 BURST|炸开块并保留属性文字 burst|||acetutil.fas||lisp
 """
+
+
+@pytest.fixture
+def aiohttp_client(aiohttp_client):
+    """pytest-aiohttp's client factory, on a test server run with the service's own options."""
+
+    async def make(app: Any, **kwargs: Any) -> Any:
+        kwargs["server_kwargs"] = {**SERVER_OPTIONS, **kwargs.get("server_kwargs", {})}
+        return await aiohttp_client(app, **kwargs)
+
+    return make
 
 
 @pytest.fixture

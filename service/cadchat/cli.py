@@ -65,6 +65,7 @@ def serve(args: argparse.Namespace) -> int:
 
     from cadchat.app import create_app
     from cadchat.logsetup import configure
+    from cadchat.web_json import SERVER_OPTIONS
 
     overrides = {"host": args.host, "port": args.port, "data_dir": args.data_dir}
     if args.port is not None and not 1 <= args.port <= 65535:
@@ -86,6 +87,7 @@ def serve(args: argparse.Namespace) -> int:
         access_log=logging.getLogger("aiohttp.access") if settings.access_log else None,
         print=None,
         backlog=1024,  # bursts of hundreds of streaming clients must not be dropped at accept
+        **SERVER_OPTIONS,
     )
     return 0
 

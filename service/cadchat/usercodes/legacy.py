@@ -35,12 +35,13 @@ from cadchat.usercodes.model import (
     Limits,
     UserCode,
     check_code,
+    check_command,
     check_tags,
     check_text,
     content_key,
     now_iso,
 )
-from cadchat.web_json import ApiError
+from cadchat.errors import CadchatError
 
 LEGACY_INDEX = "user_codes.txt"
 IMPORTS_FILE = "legacy-imports.json"
@@ -241,13 +242,13 @@ def _to_code(entry: Entry, directory: Path, limits: Limits, source: str, notes: 
             raise ValueError("no command name and no (defun c:NAME ...) in the code")
         notes.append(Note(entry.line, f"empty command name; took {command!r} from the code"))
     try:
-        command = check_text("command", command, limits.max_command_chars)
+        command = check_command(command, limits.max_command_chars)
         description = check_text(
             "description", entry.description, limits.max_description_chars, required=False, multiline=True
         )
         code = check_code(code, limits)
         check_tags(None, limits)
-    except ApiError as exc:
+    except CadchatError as exc:
         raise ValueError(exc.message) from None
     if entry.shape == "inline" and entry.lines > 1:
         balance = check_balance(code)

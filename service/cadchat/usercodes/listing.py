@@ -11,7 +11,7 @@ from typing import Any
 
 from cadchat.usercodes.model import UserCode
 from cadchat.usercodes.store import UserCodeStore
-from cadchat.web_json import dumps
+from cadchat.inputs import dumps
 
 
 def list_item(code: UserCode) -> dict[str, Any]:
