@@ -11,17 +11,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 if TYPE_CHECKING:
-    from concurrent.futures import ThreadPoolExecutor
-
-    from cadchat.catalog import Catalog
-    from cadchat.chat.service import ChatService
-    from cadchat.config import Settings
-    from cadchat.library.store import LibraryStore
-    from cadchat.library.watcher import LibraryWatcher
-    from cadchat.lru import LRU
-    from cadchat.metrics import Metrics
-    from cadchat.usercodes.listing import EncodedList
-    from cadchat.usercodes.store import UserCodeStore
+    pass
 
 SETTINGS = web.AppKey["Settings"]("settings")
 STARTED_AT = web.AppKey("started_at", float)

@@ -16,8 +16,8 @@ from cadchat.chat.lisp import extract_lisp, paren_depth
 from cadchat.chat.model import ContextItem, Turn
 from cadchat.chat.prompt import OFFLINE_MARK, build_prompt, offline_answer
 from cadchat.chat.service import parse_request
-from cadchat.library.model import Command
 from cadchat.errors import InvalidInput
+from cadchat.library.model import Command
 
 
 class Clock:

@@ -39,9 +39,9 @@ from cadchat.chat.model import (
 from cadchat.chat.prompt import build_prompt
 from cadchat.chat.providers import OfflineProvider, Provider
 from cadchat.config import Settings
-from cadchat.library.model import Command
 from cadchat.errors import Busy, InvalidInput, RateLimited
 from cadchat.inputs import text_field
+from cadchat.library.model import Command
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from aiohttp import web
 
 from cadchat.chat.guards import client_address
 from cadchat.chat.service import parse_request
-from cadchat.keys import CHAT, REQUEST_ID, SETTINGS
 from cadchat.inputs import dumps
+from cadchat.keys import CHAT, REQUEST_ID, SETTINGS
 from cadchat.web_json import json_object, json_response
 
 log = logging.getLogger(__name__)

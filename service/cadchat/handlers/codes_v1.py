@@ -13,12 +13,12 @@ from typing import Any
 
 from aiohttp import web
 
+from cadchat.errors import InvalidInput, TooLarge
 from cadchat.handlers.user_codes import code_or_404, store_of
+from cadchat.inputs import int_param
 from cadchat.keys import EXECUTOR
 from cadchat.usercodes import lisp
 from cadchat.usercodes.model import UserCode
-from cadchat.errors import InvalidInput, TooLarge
-from cadchat.inputs import int_param
 from cadchat.web_json import json_object, json_response
 
 WRITABLE = ("command", "description", "code", "tags")

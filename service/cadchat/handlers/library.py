@@ -5,9 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from cadchat import answers
-from cadchat.keys import CATALOG, EXECUTOR, LIBRARY, METRICS, QUERY_CACHE, SETTINGS
 from cadchat.errors import NotFound, TooLarge
 from cadchat.inputs import dumps, int_param, text_field
+from cadchat.keys import CATALOG, EXECUTOR, LIBRARY, METRICS, QUERY_CACHE, SETTINGS
 from cadchat.web_json import json_object, json_response
 
 MAX_NEED_CHARS = 2000

@@ -12,6 +12,8 @@ from typing import Any
 
 from aiohttp import web
 
+from cadchat.errors import InvalidInput, NotFound, TooLarge
+from cadchat.inputs import int_param
 from cadchat.keys import CATALOG, EXECUTOR, USER_CODES, USER_CODES_LIST
 from cadchat.library.store import LIBRARY_ID_BASE
 from cadchat.usercodes import lisp
@@ -19,8 +21,6 @@ from cadchat.usercodes.listing import list_item
 from cadchat.usercodes.model import UserCode, check_code, check_command, check_text, parse_id, success_rate
 from cadchat.usercodes.popularity import popular as rank_popular
 from cadchat.usercodes.store import UserCodeStore
-from cadchat.errors import InvalidInput, NotFound, TooLarge
-from cadchat.inputs import int_param
 from cadchat.web_json import json_object, json_response
 
 # When neither a `command` nor a `(defun ...)` names the code: it still has to be findable.

@@ -27,6 +27,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from cadchat.errors import CadchatError
 from cadchat.library.parser import decode
 from cadchat.usercodes.disk import DiskStore, StoreLocked
 from cadchat.usercodes.lisp import check_balance, command_name
@@ -41,7 +42,6 @@ from cadchat.usercodes.model import (
     content_key,
     now_iso,
 )
-from cadchat.errors import CadchatError
 
 LEGACY_INDEX = "user_codes.txt"
 IMPORTS_FILE = "legacy-imports.json"

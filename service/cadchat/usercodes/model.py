@@ -9,8 +9,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
-from cadchat.library.store import LIBRARY_ID_BASE
 from cadchat.errors import InvalidInput, TooLarge
+from cadchat.library.store import LIBRARY_ID_BASE
 
 # User ids count up from 1 and stay below the library's hash-derived ids.
 MAX_ID = LIBRARY_ID_BASE - 1

@@ -21,6 +21,7 @@ from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any, TypeVar
 
+from cadchat.errors import NotFound, StoreFull
 from cadchat.library.model import Command
 from cadchat.usercodes import legacy
 from cadchat.usercodes.disk import DiskStore, OpenReport
@@ -40,7 +41,6 @@ from cadchat.usercodes.popularity import (
     dump_library_usage,
     load_library_usage,
 )
-from cadchat.errors import InvalidInput, NotFound, StoreFull
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
