@@ -290,7 +290,7 @@ async def test_a_client_leaving_mid_body_is_counted_not_a_500(served_app, make_s
     # A server as in production: its handler is not cancelled, its body read fails.
     app = create_app(make_settings(watch=False))
     host, port = (await served_app(app)).rsplit("/", 1)[1].split(":")
-    reader, writer = await asyncio.open_connection(host, int(port))
+    _, writer = await asyncio.open_connection(host, int(port))
     writer.write(
         b"POST /api/query HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
         b'Content-Length: 100000\r\n\r\n{"requirement": "'
