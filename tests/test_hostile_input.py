@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import sys
 import time
 import zlib
 from typing import Any
@@ -309,3 +310,29 @@ async def test_a_client_leaving_mid_body_is_counted_not_a_500(served_app, make_s
         "cadchat_http_requests_total", {"route": "/api/query", "method": "POST", "status": "500"}
     )
     assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+
+
+async def test_raw_utf8_in_a_url_is_a_400_and_not_logged_as_an_error(hostile) -> None:
+    # aiohttp's HTTP parser refuses raw non-ASCII bytes in a request line before the app runs;
+    # the percent-encoded form is answered.
+    status, _, _ = await raw_request(hostile, "GET /api/search?q=炸开块&limit=3 HTTP/1.1".encode())
+    assert status == 400
+    response = await hostile.get("/api/search", params={"q": "炸开块", "limit": "3"})
+    assert response.status == 200 and (await response.json())["codes"]
+
+
+def test_requests_the_http_parser_refuses_are_one_debug_line() -> None:
+    import logging
+
+    from aiohttp.http_exceptions import InvalidURLError
+    from cadchat.logsetup import MalformedRequestFilter
+
+    try:
+        raise InvalidURLError("Invalid char in url query")
+    except InvalidURLError:
+        record = logging.getLogger("aiohttp.server").makeRecord(
+            "aiohttp.server", logging.ERROR, __file__, 1, "Error handling request", (), sys.exc_info()
+        )
+    assert MalformedRequestFilter().filter(record) is False
+    other = logging.LogRecord("aiohttp.server", logging.ERROR, __file__, 1, "boom", (), None)
+    assert MalformedRequestFilter().filter(other) is True
