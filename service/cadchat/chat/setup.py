@@ -27,7 +27,7 @@ READ_BUFFER = 4 * 1024  # upstream read buffer per connection (SSE chunks are ~0
 
 
 def stored_code(app: web.Application, command: Command) -> str | None:
-    """The code the user-code store (issue 3) holds for a user program, when the store is there."""
+    """The code the user-code store holds for a user program, when the store is there."""
     store = app.get(USER_CODES)
     if store is None or not isinstance(command.id, int):
         return None
