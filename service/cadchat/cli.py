@@ -94,7 +94,7 @@ def serve(args: argparse.Namespace) -> int:
 
 def import_legacy(args: argparse.Namespace) -> int:
     from cadchat.usercodes.legacy import run_cli
-    from cadchat.usercodes.lifecycle import limits_from
+    from cadchat.usercodes.model import limits_from
 
     settings = load_settings(overrides={"data_dir": args.data_dir})
     return run_cli(settings.user_codes_dir, args.path, limits_from(settings), sys.stdout)

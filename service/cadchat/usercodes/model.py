@@ -7,10 +7,13 @@ import re
 import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cadchat.errors import InvalidInput, TooLarge
 from cadchat.library.store import LIBRARY_ID_BASE
+
+if TYPE_CHECKING:
+    from cadchat.config import Settings
 
 # User ids count up from 1 and stay below the library's hash-derived ids.
 MAX_ID = LIBRARY_ID_BASE - 1
@@ -241,3 +244,14 @@ def check_tags(value: Any, limits: Limits) -> tuple[str, ...]:
     if len(tags) > limits.max_tags:
         raise TooLarge(f"too many tags: {len(tags)}, limit {limits.max_tags}")
     return tuple(tags)
+
+
+def limits_from(settings: Settings) -> Limits:
+    """The store's limits from the CADCHAT_USER_CODE_* settings."""
+    return Limits(
+        max_code_bytes=settings.user_codes_max_code_bytes,
+        max_command_chars=settings.user_codes_max_command_chars,
+        max_description_chars=settings.user_codes_max_description_chars,
+        max_tags=settings.user_codes_max_tags,
+        max_count=settings.user_codes_max_count,
+    )
