@@ -11,6 +11,7 @@ body that inflates to gigabytes costs at most `limit` bytes of work before its 4
 
 from __future__ import annotations
 
+import asyncio
 import zlib
 from typing import Any
 
@@ -25,6 +26,7 @@ SERVER_OPTIONS: dict[str, Any] = {"auto_decompress": False}
 
 _WBITS = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS}
 _READ_CHUNK = 64 * 1024
+_INFLATE_STEP = 128 * 1024  # bytes of output per step: about a millisecond of work
 
 
 def json_response(data: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -77,17 +79,20 @@ async def read_body(request: web.Request) -> bytes:
         sent += len(chunk)
         if sent > limit:
             raise _too_large(limit)
-        try:
-            while chunk:
-                # Never more output than the limit allows (+1 to notice passing it).
-                out = inflater.decompress(chunk, limit - size + 1)
-                size += len(out)
-                if size > limit:
-                    raise _too_large(limit)
-                parts.append(out)
-                chunk = inflater.unconsumed_tail
-        except zlib.error:
-            raise InvalidInput(f"request body is not valid {encoding} data") from None
+        while chunk:
+            # At most one step of output at a time, never past the limit (+1 to notice passing
+            # it), and other requests run between two steps.
+            try:
+                out = inflater.decompress(chunk, min(_INFLATE_STEP, limit - size + 1))
+            except zlib.error:
+                raise InvalidInput(f"request body is not valid {encoding} data") from None
+            size += len(out)
+            if size > limit:
+                raise _too_large(limit)
+            parts.append(out)
+            chunk = inflater.unconsumed_tail
+            if chunk:
+                await asyncio.sleep(0)
     if not inflater.eof:
         raise InvalidInput(f"request body is not valid {encoding} data (truncated)")
     return b"".join(parts)
