@@ -8,6 +8,7 @@ that leaves mid-request is logged at debug and counted, not answered as a server
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import re
 import time
@@ -31,6 +32,10 @@ from cadchat.web_json import error_response
 log = logging.getLogger(__name__)
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+# Request ids the server makes: 32 hex digits, a random per-process prefix and a counter
+# (unique without a system call per request, unlike uuid4).
+_ID_PREFIX = uuid.uuid4().hex[:24]
+_ID_COUNTER = itertools.count(1)
 # Status of each domain error kind; a subclass takes its nearest listed base's.
 STATUS: dict[type[CadchatError], int] = {
     InvalidInput: 400,
@@ -76,8 +81,8 @@ def _route(request: web.Request) -> str:
 async def observe(request: web.Request, handler) -> web.StreamResponse:
     started = time.perf_counter()
     request_id = request.headers.get("X-Request-ID", "")
-    if not _REQUEST_ID.fullmatch(request_id):
-        request_id = uuid.uuid4().hex
+    if not request_id or not _REQUEST_ID.fullmatch(request_id):
+        request_id = f"{_ID_PREFIX}{next(_ID_COUNTER):08x}"
     request[REQUEST_ID] = request_id
     try:
         response = await handler(request)
