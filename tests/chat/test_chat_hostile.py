@@ -74,3 +74,19 @@ async def test_client_leaving_before_the_first_token_frees_everything_at_once(
         async with session.post(base + "/api/chat", json={"message": "画圆", "stream": True}) as again:
             events = parse_sse(await again.text())
         assert events[-1][1]["provider"] == "dashscope"
+
+
+async def test_a_failure_after_the_stream_started_ends_it_with_an_error_event(client, monkeypatch):
+    from cadchat.chat.service import ChatService
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(ChatService, "_result", broken)
+    response = await client.post("/api/chat", json={"message": "画一个圆", "stream": True})
+    assert response.status == 200
+    events = parse_sse(await response.text())
+    assert events[0][0] == "delta"
+    name, data = events[-1]
+    assert name == "error" and data["kind"] == "internal" and data["message"]
+    assert "boom" not in data["message"]

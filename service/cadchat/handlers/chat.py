@@ -78,9 +78,8 @@ async def _pump(response: web.StreamResponse, events, request_id: str) -> None:
         raise
     except Exception:
         log.exception("chat stream %s failed", request_id)
-        await response.write(
-            sse("error", {"request_id": request_id, "kind": "internal", "message": "internal error"})
-        )
+        error = {"kind": "internal", "status": None, "code": "", "message": "internal error"}
+        await response.write(sse("error", {"request_id": request_id, **error}))
     await response.write_eof()
 
 
