@@ -90,3 +90,13 @@ async def test_a_failure_after_the_stream_started_ends_it_with_an_error_event(cl
     name, data = events[-1]
     assert name == "error" and data["kind"] == "internal" and data["message"]
     assert "boom" not in data["message"]
+
+
+def test_a_request_that_cannot_be_encoded_is_not_an_upstream_failure():
+    from cadchat.chat.providers import transport_error
+
+    try:
+        "\ud800".encode("utf-8")
+    except UnicodeEncodeError as exc:
+        error = transport_error(exc)
+    assert error.kind == "bad_request" and not error.breaker_failure
