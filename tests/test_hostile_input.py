@@ -336,3 +336,18 @@ def test_requests_the_http_parser_refuses_are_one_debug_line() -> None:
     assert MalformedRequestFilter().filter(record) is False
     other = logging.LogRecord("aiohttp.server", logging.ERROR, __file__, 1, "boom", (), None)
     assert MalformedRequestFilter().filter(other) is True
+
+
+async def test_web_layer_http_errors_keep_the_json_shape(aiohttp_client, make_settings) -> None:
+    from cadchat.web_json import ApiError
+
+    app = create_app(make_settings(watch=False))
+
+    async def refuse(request):
+        raise ApiError(403, "not from here", headers={"X-Why": "test"})
+
+    app.router.add_get("/refuse", refuse)
+    client = await aiohttp_client(app)
+    response = await client.get("/refuse")
+    assert response.status == 403 and response.headers["X-Why"] == "test"
+    assert (await response.json())["error"] == "not from here"

@@ -27,7 +27,7 @@ from cadchat.errors import (
     UnsupportedEncoding,
 )
 from cadchat.keys import METRICS, REQUEST_ID, SETTINGS
-from cadchat.web_json import error_response
+from cadchat.web_json import ApiError, error_response
 
 log = logging.getLogger(__name__)
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -88,6 +88,8 @@ async def observe(request: web.Request, handler) -> web.StreamResponse:
         response = await handler(request)
     except CadchatError as exc:
         response = domain_response(exc)
+    except ApiError as exc:
+        response = exc.response()
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

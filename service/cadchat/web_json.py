@@ -17,9 +17,24 @@ from typing import Any
 
 from aiohttp import web
 
-from cadchat.errors import InvalidInput, TooLarge, UnsupportedEncoding
-from cadchat.inputs import dumps, parse_json
+from cadchat.errors import InvalidInput, NotFound, TooLarge, UnsupportedEncoding
+from cadchat.inputs import dumps, int_param, parse_json, text_field
 from cadchat.keys import SETTINGS
+
+__all__ = [
+    "SERVER_OPTIONS",
+    "ApiError",
+    "bad_request",
+    "dumps",
+    "error_body",
+    "error_response",
+    "int_param",
+    "json_object",
+    "json_response",
+    "not_found",
+    "read_body",
+    "text_field",
+]
 
 # Keyword arguments for the server (web.run_app / AppRunner / the test server).
 SERVER_OPTIONS: dict[str, Any] = {"auto_decompress": False}
@@ -44,6 +59,29 @@ def error_response(status: int, message: str, *, headers: Any = None, **extra: A
             if name.lower() not in ("content-type", "content-length"):
                 response.headers[name] = value
     return response
+
+
+class ApiError(Exception):
+    """An HTTP error raised by web-layer code (access control, content negotiation): the
+    middleware answers it in the JSON error shape. Domain modules raise `cadchat.errors`."""
+
+    def __init__(self, status: int, message: str, *, headers: dict[str, str] | None = None, **extra: Any):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers or {}
+        self.extra = extra
+
+    def response(self) -> web.Response:
+        return error_response(self.status, self.message, headers=self.headers, **self.extra)
+
+
+def bad_request(message: str) -> InvalidInput:
+    return InvalidInput(message)
+
+
+def not_found(message: str) -> NotFound:
+    return NotFound(message)
 
 
 def _too_large(limit: int) -> TooLarge:
