@@ -7,8 +7,9 @@ import re
 from aiohttp import web
 
 from cadchat import answers
+from cadchat.errors import InvalidInput, NotFound
 from cadchat.keys import CATALOG, LISP_TOOLS
-from cadchat.web_json import bad_request, json_response, not_found
+from cadchat.web_json import json_response
 
 # A command name as typed at the CAD command line: ASCII letters, digits, `_` and `-`.
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,64}", re.ASCII)
@@ -19,9 +20,9 @@ async def get_tool(request: web.Request) -> web.Response:
     command name; 404 for a command that is not a bundled LISP tool."""
     name = request.match_info["name"]
     if not _NAME.fullmatch(name):
-        raise bad_request("name must be 1-64 ASCII letters, digits, '_' or '-'")
+        raise InvalidInput("name must be 1-64 ASCII letters, digits, '_' or '-'")
     command = request.app[CATALOG].library.by_key.get(name.upper())
     source = request.app[LISP_TOOLS].for_command(command) if command is not None else None
     if command is None or source is None:
-        raise not_found(f"no bundled LISP tool named {name}")
+        raise NotFound(f"no bundled LISP tool named {name}")
     return json_response(answers.lisp_tool(command, source))
