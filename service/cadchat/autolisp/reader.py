@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 # One alternative per token kind; each is a plain scan with no backtracking.
 _TOKEN = re.compile(
@@ -43,8 +44,7 @@ _REAL = re.compile(r"[+-]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?")
 ATOM_KINDS = ("symbol", "int", "real", "string")
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
     """One lexical token. `kind`: open, close, quote, dot, symbol, int, real, string, comment.
     `start`/`end` are character offsets into the text; `line`/`column` are 1-based."""
 
