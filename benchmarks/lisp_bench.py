@@ -147,9 +147,9 @@ def main() -> None:
     parser.add_argument("--extraction-only", action="store_true", help="skip throughput (older checkouts)")
     parser.add_argument("--no-long-case", action="store_true", help="skip the 70 KB case (quadratic before)")
     args = parser.parse_args()
+    print(f"machine speed: 1,000,000 Python additions in {calibrate() * 1000:.0f} ms (quiet: ~40 ms)")
     if not args.extraction_only:
         throughput([int(s) for s in args.sizes.split(",")], args.repeat)
-    print(f"machine speed: 1,000,000 Python additions in {calibrate() * 1000:.0f} ms (quiet: ~40 ms)")
     asyncio.run(extraction(args.repeat, not args.no_long_case))
 
 

@@ -120,3 +120,19 @@ def test_fuzz_checker_never_raises(code):
     assert report.ok == (not report.errors)
     for problem in report.problems:
         assert problem.line >= 1 and problem.column >= 1 and problem.message and problem.message_zh
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "(a" + " . a" * 20_000 + ")",  # every dot after the first misplaced one
+        "(defun f ()" + " (lambda (x)" * 3_000 + ")" * 3_001,  # scopes nested 3,000 deep
+        "(foreach v l" * 2_000 + ")" * 2_000,
+        " ".join(f"(vlax-unknown-function-{i} 1)" for i in range(5_000)),  # many distinct unknowns
+    ],
+    ids=["dots", "nested-lambdas", "nested-foreach", "unknown-names"],
+)
+def test_hostile_shapes_are_checked_in_one_pass(code):
+    # each shape was super-linear in a naive checker; here they complete like any other code
+    report = check(code)
+    assert report.problems is not None

@@ -89,6 +89,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
 }
 
+_SHARED_SCOPE = 500  # names in scope beyond which inner scopes share their parent's set
+_TYPO_SEARCHES = 200  # distinct unknown names searched for a near-miss built-in per check
 _WHAT_ZH = {"int": "整数", "real": "实数", "string": "字符串", "list": "表"}
 _EVAL_ALL = frozenset({"if", "while", "repeat", "progn", "and", "or"})
 
@@ -227,7 +229,11 @@ class _Scope:
     __slots__ = ("names", "owner", "reported")
 
     def __init__(self, names: Iterable[str], owner: str, parent: _Scope | None) -> None:
-        self.names = set(names) | (parent.names if parent else set())
+        if parent is not None and len(parent.names) > _SHARED_SCOPE:
+            parent.names.update(names)  # very deep nesting: share, do not copy (warnings only)
+            self.names = parent.names
+        else:
+            self.names = set(names) | (parent.names if parent else set())
         self.owner = owner
         self.reported: set[str] = set()
 
@@ -243,6 +249,7 @@ class _Checker:
         self.vl_load_com = False
         self.activex_first: Node | None = None
         self.unknown_reported: set[str] = set()
+        self.typo_searches = _TYPO_SEARCHES
 
     def problem(self, severity: str, code: str, node: Node, **fields: Any) -> None:
         self.report.problems.append(_problem(severity, code, node.line, node.column, **fields))
@@ -496,7 +503,10 @@ class _Checker:
                 severity, "common-lisp", head, name=head.text, instead=instead, instead_zh=instead_zh
             )
             return True
-        builtin = near_builtin(name)
+        builtin = None
+        if self.typo_searches > 0:
+            self.typo_searches -= 1
+            builtin = near_builtin(name)
         if builtin is not None:
             self.problem(severity, "misspelled-builtin", head, name=head.text, builtin=builtin)
         else:

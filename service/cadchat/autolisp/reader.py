@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 # One alternative per token kind; each is a plain scan with no backtracking.
 _TOKEN = re.compile(
@@ -43,8 +44,7 @@ _REAL = re.compile(r"[+-]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?")
 ATOM_KINDS = ("symbol", "int", "real", "string")
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
     """One lexical token. `kind`: open, close, quote, dot, symbol, int, real, string, comment.
     `start`/`end` are character offsets into the text; `line`/`column` are 1-based."""
 
@@ -191,13 +191,14 @@ def tokenize(text: str, start: int = 0, errors: list[ReadError] | None = None) -
 class _Open:
     """A list being read: its node, the quotes written before it, and the quotes pending inside."""
 
-    __slots__ = ("dot", "node", "pending", "quotes")
+    __slots__ = ("bad_dot", "dot", "node", "pending", "quotes")
 
     def __init__(self, node: Node, quotes: list[Token]) -> None:
         self.node = node
         self.quotes = quotes
         self.pending: list[Token] = []
         self.dot: Token | None = None
+        self.bad_dot = False  # a misplaced dot was reported: later dots are skipped
 
 
 def _wrap(form: Node, quotes: list[Token]) -> Node:
@@ -264,9 +265,12 @@ def read(text: str, start: int = 0, *, stop_at_atom: bool = False) -> ReadResult
                 errors.append(ReadError("bad-dot", token.line, token.column))
                 continue
             frame = stack[-1]
+            if frame.bad_dot:
+                continue
             if frame.dot is not None or not frame.node.items or frame.pending:
                 errors.append(ReadError("bad-dot", token.line, token.column))
-                if frame.dot is not None:  # (a . b . c): one report for the list
+                frame.bad_dot = True  # one report for the list, whatever follows
+                if frame.dot is not None:  # (a . b . c): not a dotted pair after all
                     frame.dot = None
                     frame.node.dotted = False
                     frame.node.items[:] = [i for i in frame.node.items if i.kind != "dot"]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from cadchat.chat.model import ContextItem, Prompt, Turn
 
+_BACKTICKS = re.compile(r"`{3,}")
 MAX_CODE_CHARS = 4000  # one user program's code in the context
 MAX_CONTEXT_CHARS = 12000
 OFFLINE_MARK = "【离线模式：未调用大模型，以下内容来自命令库检索】"
@@ -44,10 +46,7 @@ def _how_to_run(item: ContextItem) -> str:
 def fenced_lisp(code: str) -> str:
     """Code as a ```lisp block whose fence is longer than any run of backticks inside it, so a
     stored code that itself holds a fence cannot end the block early."""
-    longest = run = 0
-    for ch in code:
-        run = run + 1 if ch == "`" else 0
-        longest = max(longest, run)
+    longest = max((len(run) for run in _BACKTICKS.findall(code)), default=0)
     fence = "`" * max(3, longest + 1)
     return f"{fence}lisp\n{code.rstrip()}\n{fence}"
 
