@@ -131,11 +131,33 @@ def test_ties_are_broken_by_the_sort_key_deterministically() -> None:
         assert rank([build_index(order)], "同样的描述", 2) == ["AAA", "BBB"]
 
 
+@pytest.mark.parametrize("kind", ["frozen", "mutable"])
+def test_ties_are_capped_at_the_limit_in_sort_key_order(kind: str) -> None:
+    twins = lib(*[(f"T{i:04d}", "同样的描述 same tool", "", "lisp") for i in range(2000)])
+    shuffled = random.Random(5).sample(twins, len(twins))
+    if kind == "frozen":
+        index = build_index(shuffled)
+    else:
+        index = SearchIndex(tie_key=lambda c: c.key)
+        for c in shuffled:
+            index.add(c.id, c, document_features(c.name, c.aliases, c.description))
+    factors = [("w:same", 1.0), ("同样", 1.0)]
+    top = index.top(factors, 3)
+    assert [entry.name for _, entry in top] == ["T0000", "T0001", "T0002"]
+    assert rank([index], "同样的描述", 4) == ["T0000", "T0001", "T0002", "T0003"]
+
+
+def test_a_better_score_beats_any_number_of_ties() -> None:
+    rows = [(f"T{i:04d}", "同样的描述 same tool", "", "lisp") for i in range(500)]
+    index = build_index(lib(*rows, ("ZZZ", "同样的描述 same tool 特别", "", "lisp")))
+    assert rank([index], "同样的描述 特别", 3) == ["ZZZ", "T0000", "T0001"]
+
+
 def test_frozen_and_mutable_indexes_score_identically() -> None:
     rng = random.Random(3)
     vocabulary = list("画线圆弧删除修剪延伸复制移动旋转镜像偏移标注图层块炸开")
     commands = lib(*[(f"C{i}", "".join(rng.choices(vocabulary, k=12)), "", "basic") for i in range(200)])
-    mutable: SearchIndex[Command] = SearchIndex()
+    mutable: SearchIndex[Command] = SearchIndex(tie_key=lambda c: c.id)  # frozen: insertion order
     for c in commands:
         mutable.add(c.id, c, document_features(c.name, c.aliases, c.description))
     frozen = FrozenIndex((c.id, c, document_features(c.name, c.aliases, c.description)) for c in commands)

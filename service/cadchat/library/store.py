@@ -132,9 +132,16 @@ def command_prior(command: Command) -> float:
     return PRIOR_OTHER
 
 
+def rank_key(command: Command) -> tuple[int, str, str]:
+    """How retrieval orders equal scores: library commands before user programs, then by name."""
+    return (command.type == "user_program", command.key, str(command.id))
+
+
 def build_index(commands: Iterable[Command]) -> FrozenIndex[Command]:
+    # Inserted in rank_key order: the frozen index breaks ties by insertion order.
     return FrozenIndex(
-        (c.id, c, document_features(c.name, c.aliases, c.description, command_prior(c))) for c in commands
+        (c.id, c, document_features(c.name, c.aliases, c.description, command_prior(c)))
+        for c in sorted(commands, key=rank_key)
     )
 
 

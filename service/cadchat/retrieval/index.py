@@ -128,9 +128,14 @@ def analyze_query(text: str) -> Query:
 
 
 class SearchIndex(Generic[T]):
-    """A mutable index (users' programs: added and removed one at a time), postings as dicts."""
+    """A mutable index (users' programs: added and removed one at a time), postings as dicts.
 
-    def __init__(self) -> None:
+    `tie_key` orders entries of equal score; it must agree with the `sort_key` given to
+    `search`, so that capping ties here never drops an entry `search` would have kept.
+    """
+
+    def __init__(self, tie_key: Callable[[T], Any] = repr) -> None:
+        self._tie_key = tie_key
         self._entries: dict[object, T] = {}
         self._features: dict[object, tuple[str, ...]] = {}
         self._postings: dict[str, dict[object, float]] = {}
@@ -168,22 +173,25 @@ class SearchIndex(Generic[T]):
         return len(posting) if posting else 0
 
     def top(self, factors: list[tuple[str, float]], limit: int) -> list[tuple[float, T]]:
-        """The best `limit` entries and any tied with the last, as (score, entry)."""
+        """The best `limit` entries as (score, entry), best first; equal scores by `tie_key`."""
         scores: dict[object, float] = {}
         for feature, factor in factors:
             posting = self._postings.get(feature)
             if posting:
                 for key, weight in posting.items():
                     scores[key] = scores.get(key, 0.0) + factor * weight
-        if not scores:
+        if not scores or limit <= 0:
             return []
-        best = heapq.nlargest(limit, scores.values())
-        floor = best[-1]
-        return [(score, self._entries[key]) for key, score in scores.items() if score >= floor]
+        entries, tie_key = self._entries, self._tie_key
+        best = heapq.nsmallest(limit, scores.items(), key=lambda kv: (-kv[1], tie_key(entries[kv[0]])))
+        return [(score, entries[key]) for key, score in best]
 
 
 class FrozenIndex(Generic[T]):
     """An immutable index (a library snapshot) in compressed-sparse-row arrays.
+
+    Entries of equal score rank in insertion order; insert them in the order of the `sort_key`
+    given to `search`, so that capping ties here never drops an entry `search` would keep.
 
     Scoring adds each query feature's postings into one float32 vector with numpy, so a query
     over 10,000 commands costs a few array operations instead of a Python loop per posting,
@@ -227,6 +235,11 @@ class FrozenIndex(Generic[T]):
         return 0 if fid is None else int(self._indptr[fid + 1] - self._indptr[fid])
 
     def top(self, factors: list[tuple[str, float]], limit: int) -> list[tuple[float, T]]:
+        """The best `limit` entries as (score, entry), best first; equal scores in insertion order.
+
+        Ties are capped, not returned whole: a library of 50,000 near-identical lines costs one
+        partition and a sort of `limit` entries, not a sort of 50,000.
+        """
         docs: list[np.ndarray] = []
         weights: list[np.ndarray] = []
         for feature, factor in factors:
@@ -235,16 +248,20 @@ class FrozenIndex(Generic[T]):
                 lo, hi = self._indptr[fid], self._indptr[fid + 1]
                 docs.append(self._docs[lo:hi])
                 weights.append(self._weights[lo:hi] * factor)
-        if not docs:
+        if not docs or limit <= 0:
             return []
         # One C pass adds every posting of every query feature into the score vector.
         scores = np.bincount(np.concatenate(docs), np.concatenate(weights), minlength=len(self._entries))
-        candidates = np.flatnonzero(scores)
+        candidates = np.flatnonzero(scores)  # ascending ordinals: insertion order
         if len(candidates) > limit:
             values = scores[candidates]
             floor = np.partition(values, len(values) - limit)[len(values) - limit]
-            candidates = candidates[values >= floor]  # keeps every entry tied with the last
-        return [(float(scores[i]), self._entries[i]) for i in candidates.tolist()]
+            above = candidates[values > floor]
+            tied = candidates[values == floor][: limit - len(above)]  # the earliest inserted
+            candidates = np.concatenate((above, tied))
+        # Best first; equal scores by ordinal (lexsort's last key is the primary one).
+        chosen = candidates[np.lexsort((candidates, -scores[candidates]))]
+        return [(float(scores[i]), self._entries[i]) for i in chosen.tolist()]
 
 
 class Index(Protocol[T]):
