@@ -18,12 +18,13 @@ import heapq
 import math
 from array import array
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
 import numpy as np
 
-from cadchat.retrieval.lexicon import OBJECT_CONCEPTS, concepts
+from cadchat.retrieval.lexicon import OBJECT_CONCEPTS, concepts, sound_concepts
+from cadchat.retrieval.phonetic import pair_keys
 from cadchat.retrieval.text import cjk_grams, is_cjk, is_stop_word, normalize, runs, stem, words
 
 T = TypeVar("T")
@@ -34,6 +35,7 @@ W_CONCEPT = 0.9
 W_TITLE = 0.8
 W_BODY = 0.65
 W_NAME_WORD = 0.5
+SOUND = 0.5  # a pair of characters that only sounds like the text's, relative to the same pair
 # Query side: concepts and names are the intent; single characters are weak evidence.
 Q_NAME = 3.0  # the whole query is a command name or alias ("offset", "TR")
 Q_NAME_IN_TEXT = 0.3  # a word in a sentence that happens to be a name ("delete this line")
@@ -43,6 +45,8 @@ Q_WORD = 1.0
 Q_BIGRAM = 1.0
 Q_UNIGRAM = 0.5
 Q_TITLE = 0.5
+Q_SOUND = 0.8  # a character pair by its sound (pinyin-typo tolerance): weaker than the pair itself
+Q_SOUND_CONCEPT = 0.75  # a concept the need only sounds like, relative to naming it
 MAX_TITLE = 8  # characters of an official name looked for inside a query
 
 
@@ -60,6 +64,10 @@ def _text_features(text: str, weight: float, into: dict[str, float]) -> None:
     for run in runs(text):
         if is_cjk(run):
             keys = cjk_grams(run)
+            sound = weight * SOUND
+            for key in sound_keys(keys):
+                if sound > into.get(key, 0.0):
+                    into[key] = sound
         elif run.isdigit():
             continue
         else:
@@ -67,6 +75,11 @@ def _text_features(text: str, weight: float, into: dict[str, float]) -> None:
         for key in keys:
             if weight > into.get(key, 0.0):
                 into[key] = weight
+
+
+def sound_keys(grams: Iterable[str]) -> list[str]:
+    """Pinyin features of the character pairs among `grams`: "p:pian-yi" for 偏移 and 便宜."""
+    return ["p:" + key for gram in grams if len(gram) == 2 for key in pair_keys(gram[0], gram[1])]
 
 
 def document_features(
@@ -97,20 +110,30 @@ def document_features(
 
 @dataclass(frozen=True, slots=True)
 class Query:
+    """An analysed need: weighted features, and for each sound feature the character pairs it
+    stands for (it only counts when none of them occurs in the corpus as typed)."""
+
     text: str
     features: dict[str, float]
+    sound_of: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def analyze_query(text: str) -> Query:
     norm = normalize(text)
     parts = runs(text)
     features: dict[str, float] = {}
+    sound_of: dict[str, tuple[str, ...]] = {}
     stemmed: list[str] = []
     typed_command = len(parts) == 1 and not is_cjk(parts[0])
     for run in parts:
         if is_cjk(run):
-            for gram in cjk_grams(run):
+            grams = cjk_grams(run)
+            for gram in grams:
                 features[gram] = Q_BIGRAM if len(gram) == 2 else Q_UNIGRAM
+            for gram in grams:
+                for key in sound_keys((gram,)):
+                    features[key] = Q_SOUND
+                    sound_of[key] = (*sound_of.get(key, ()), gram)
             for size in range(1, min(len(run), MAX_TITLE) + 1):
                 for start in range(len(run) - size + 1):
                     features["t:" + run[start : start + size]] = Q_TITLE
@@ -122,9 +145,13 @@ def analyze_query(text: str) -> Query:
             word = stem(run)
             stemmed.append(word)
             features["w:" + word] = Q_WORD
-    for concept in concepts(norm, stemmed):
+    named = concepts(norm, stemmed)
+    for concept in named:
         features["c:" + concept] = Q_OBJECT if concept in OBJECT_CONCEPTS else Q_ACTION
-    return Query(text=text, features=features)
+    for concept in sound_concepts(norm) - named:
+        weight = Q_OBJECT if concept in OBJECT_CONCEPTS else Q_ACTION
+        features["c:" + concept] = weight * Q_SOUND_CONCEPT
+    return Query(text=text, features=features, sound_of=sound_of)
 
 
 class SearchIndex(Generic[T]):
@@ -296,6 +323,9 @@ def search(
     factors: list[tuple[str, float]] = []
     reachable = 0.0
     for feature, q_weight in query.features.items():
+        typed = query.sound_of.get(feature)
+        if typed and any(ix.df(gram) for gram in typed for ix in indexes):
+            continue  # the pair as typed is a known term: its sound would only add noise
         df = sum(ix.df(feature) for ix in indexes)
         if df:
             factor = q_weight * math.log(1.0 + (total - df + 0.5) / (df + 0.5))
