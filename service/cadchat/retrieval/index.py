@@ -45,6 +45,7 @@ Q_WORD = 1.0
 Q_BIGRAM = 1.0
 Q_UNIGRAM = 0.5
 Q_TITLE = 0.5
+Q_PAIR = 0.5  # an action together with its object ("cp:join+solid3d")
 Q_SOUND = 0.8  # a character pair by its sound (pinyin-typo tolerance): weaker than the pair itself
 Q_SOUND_CONCEPT = 0.75  # a concept the need only sounds like, relative to naming it
 MAX_TITLE = 8  # characters of an official name looked for inside a query
@@ -77,16 +78,25 @@ def _text_features(text: str, weight: float, into: dict[str, float]) -> None:
                 into[key] = weight
 
 
+def concept_pairs(found: set[str]) -> list[str]:
+    """An action with the kind of object it acts on ("cp:join+solid3d"): 合并 of solids is UNION,
+    合并 of lines is JOIN; the pair tells near neighbours apart where the action alone cannot."""
+    objects = [c for c in found if c in OBJECT_CONCEPTS and c != "draw"]
+    return [f"cp:{a}+{o}" for a in found if a not in OBJECT_CONCEPTS for o in objects]
+
+
 def sound_keys(grams: Iterable[str]) -> list[str]:
     """Pinyin features of the character pairs among `grams`: "p:pian-yi" for 偏移 and 便宜."""
     return ["p:" + key for gram in grams if len(gram) == 2 for key in pair_keys(gram[0], gram[1])]
 
 
 def document_features(
-    name: str, aliases: Iterable[str], description: str, prior: float = 1.0
+    name: str, aliases: Iterable[str], description: str, prior: float = 1.0, concept_prior: float = 1.0
 ) -> dict[str, float]:
     """Weighted features of one entry; `prior` (0..1) scales them all, so a rarely wanted
-    command needs a clearly better match to outrank an everyday one."""
+    command needs a clearly better match to outrank an everyday one. `concept_prior` (0..1)
+    scales only the concepts: an extension shares the core command's action (炸开, 填充), so it
+    should win on what only it does (its own words), not on the action they share."""
     features: dict[str, float] = {}
     for token in (name, *aliases):
         token = normalize(token).strip()
@@ -101,8 +111,11 @@ def document_features(
         # The official name said in full ("画圆" names 圆, not 圆弧) is stronger than its bigrams.
         features["t:" + normalize(title).strip()] = W_TITLE
     norm = normalize(description)
-    for concept in concepts(norm + normalize(name), [*words(description), stem(normalize(name))]):
-        features["c:" + concept] = W_CONCEPT
+    found = concepts(norm + normalize(name), [*words(description), stem(normalize(name))])
+    for concept in found:
+        features["c:" + concept] = W_CONCEPT * concept_prior
+    for pair in concept_pairs(found):
+        features[pair] = W_CONCEPT * concept_prior
     if prior != 1.0:
         features = {key: weight * prior for key, weight in features.items()}
     return features
@@ -148,9 +161,14 @@ def analyze_query(text: str) -> Query:
     named = concepts(norm, stemmed)
     for concept in named:
         features["c:" + concept] = Q_OBJECT if concept in OBJECT_CONCEPTS else Q_ACTION
-    for concept in sound_concepts(norm) - named:
+    sounded = sound_concepts(norm) - named
+    for concept in sounded:
         weight = Q_OBJECT if concept in OBJECT_CONCEPTS else Q_ACTION
         features["c:" + concept] = weight * Q_SOUND_CONCEPT
+    for pair in concept_pairs(named):
+        features[pair] = Q_PAIR
+    for pair in concept_pairs(named | sounded):
+        features.setdefault(pair, Q_PAIR * Q_SOUND_CONCEPT)
     return Query(text=text, features=features, sound_of=sound_of)
 
 
