@@ -35,7 +35,6 @@ W_CONCEPT = 0.9
 W_TITLE = 0.8
 W_BODY = 0.65
 W_NAME_WORD = 0.5
-SOUND = 0.5  # a pair of characters that only sounds like the text's, relative to the same pair
 # Query side: concepts and names are the intent; single characters are weak evidence.
 Q_NAME = 3.0  # the whole query is a command name or alias ("offset", "TR")
 Q_NAME_IN_TEXT = 0.3  # a word in a sentence that happens to be a name ("delete this line")
@@ -46,7 +45,7 @@ Q_BIGRAM = 1.0
 Q_UNIGRAM = 0.5
 Q_TITLE = 0.5
 Q_PAIR = 0.5  # an action together with its object ("cp:join+solid3d")
-Q_SOUND = 0.8  # a character pair by its sound (pinyin-typo tolerance): weaker than the pair itself
+Q_SOUND = 0.4  # a corpus pair that sounds like a typed pair unknown to the corpus (便宜 -> 偏移)
 Q_SOUND_CONCEPT = 0.75  # a concept the need only sounds like, relative to naming it
 MAX_TITLE = 8  # characters of an official name looked for inside a query
 
@@ -65,10 +64,6 @@ def _text_features(text: str, weight: float, into: dict[str, float]) -> None:
     for run in runs(text):
         if is_cjk(run):
             keys = cjk_grams(run)
-            sound = weight * SOUND
-            for key in sound_keys(keys):
-                if sound > into.get(key, 0.0):
-                    into[key] = sound
         elif run.isdigit():
             continue
         else:
@@ -85,9 +80,33 @@ def concept_pairs(found: set[str]) -> list[str]:
     return [f"cp:{a}+{o}" for a in found if a not in OBJECT_CONCEPTS for o in objects]
 
 
-def sound_keys(grams: Iterable[str]) -> list[str]:
-    """Pinyin features of the character pairs among `grams`: "p:pian-yi" for 偏移 and 便宜."""
-    return ["p:" + key for gram in grams if len(gram) == 2 for key in pair_keys(gram[0], gram[1])]
+def is_pair(feature: str) -> bool:
+    """Whether a feature is a pair of Chinese characters (the features sound-alikes stand in for)."""
+    return len(feature) == 2 and is_cjk(feature[0]) and is_cjk(feature[1])
+
+
+class SoundAlikes:
+    """Which character pairs of a corpus sound alike: pinyin key -> pairs ("pian-yi" -> 偏移)."""
+
+    def __init__(self, pairs: Iterable[str] = ()) -> None:
+        self._pairs: dict[str, dict[str, None]] = {}
+        for pair in pairs:
+            self.add(pair)
+
+    def add(self, pair: str) -> None:
+        for key in pair_keys(pair[0], pair[1]):
+            self._pairs.setdefault(key, {})[pair] = None
+
+    def remove(self, pair: str) -> None:
+        for key in pair_keys(pair[0], pair[1]):
+            known = self._pairs.get(key)
+            if known is not None:
+                known.pop(pair, None)
+                if not known:
+                    del self._pairs[key]
+
+    def get(self, key: str) -> Iterable[str]:
+        return self._pairs.get(key, ())
 
 
 def document_features(
@@ -123,19 +142,19 @@ def document_features(
 
 @dataclass(frozen=True, slots=True)
 class Query:
-    """An analysed need: weighted features, and for each sound feature the character pairs it
-    stands for (it only counts when none of them occurs in the corpus as typed)."""
+    """An analysed need: weighted features, and the pinyin keys of its character pairs (a pair
+    the corpus does not know as typed is looked for by its sound)."""
 
     text: str
     features: dict[str, float]
-    sound_of: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    sounds: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def analyze_query(text: str) -> Query:
     norm = normalize(text)
     parts = runs(text)
     features: dict[str, float] = {}
-    sound_of: dict[str, tuple[str, ...]] = {}
+    sounds: dict[str, tuple[str, ...]] = {}
     stemmed: list[str] = []
     typed_command = len(parts) == 1 and not is_cjk(parts[0])
     for run in parts:
@@ -144,9 +163,8 @@ def analyze_query(text: str) -> Query:
             for gram in grams:
                 features[gram] = Q_BIGRAM if len(gram) == 2 else Q_UNIGRAM
             for gram in grams:
-                for key in sound_keys((gram,)):
-                    features[key] = Q_SOUND
-                    sound_of[key] = (*sound_of.get(key, ()), gram)
+                if len(gram) == 2:
+                    sounds[gram] = tuple(pair_keys(gram[0], gram[1]))
             for size in range(1, min(len(run), MAX_TITLE) + 1):
                 for start in range(len(run) - size + 1):
                     features["t:" + run[start : start + size]] = Q_TITLE
@@ -169,7 +187,7 @@ def analyze_query(text: str) -> Query:
         features[pair] = Q_PAIR
     for pair in concept_pairs(named | sounded):
         features.setdefault(pair, Q_PAIR * Q_SOUND_CONCEPT)
-    return Query(text=text, features=features, sound_of=sound_of)
+    return Query(text=text, features=features, sounds=sounds)
 
 
 class SearchIndex(Generic[T]):
@@ -184,6 +202,7 @@ class SearchIndex(Generic[T]):
         self._entries: dict[object, T] = {}
         self._features: dict[object, tuple[str, ...]] = {}
         self._postings: dict[str, dict[object, float]] = {}
+        self._sounds = SoundAlikes()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -194,7 +213,10 @@ class SearchIndex(Generic[T]):
         self._entries[key] = entry
         self._features[key] = tuple(features)
         for feature, weight in features.items():
-            self._postings.setdefault(feature, {})[key] = weight
+            posting = self._postings.setdefault(feature, {})
+            if not posting and is_pair(feature):
+                self._sounds.add(feature)
+            posting[key] = weight
 
     def remove(self, key: object) -> bool:
         if key not in self._entries:
@@ -205,6 +227,8 @@ class SearchIndex(Generic[T]):
             del posting[key]
             if not posting:
                 del self._postings[feature]
+                if is_pair(feature):
+                    self._sounds.remove(feature)
         return True
 
     def get(self, key: object) -> T | None:
@@ -216,6 +240,10 @@ class SearchIndex(Generic[T]):
     def df(self, feature: str) -> int:
         posting = self._postings.get(feature)
         return len(posting) if posting else 0
+
+    def sound_alikes(self, key: str) -> Iterable[str]:
+        """The character pairs of this index with pinyin key `key`."""
+        return self._sounds.get(key)
 
     def top(self, factors: list[tuple[str, float]], limit: int) -> list[tuple[float, T]]:
         """The best `limit` entries as (score, entry), best first; equal scores by `tie_key`."""
@@ -264,6 +292,7 @@ class FrozenIndex(Generic[T]):
         self._weights = np.frombuffer(weights, dtype=np.float32)[order]
         self._indptr = np.zeros(len(self._feature_ids) + 1, dtype=np.int64)
         np.cumsum(np.bincount(fid_array, minlength=len(self._feature_ids)), out=self._indptr[1:])
+        self._sounds = SoundAlikes(f for f in self._feature_ids if is_pair(f))
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -278,6 +307,10 @@ class FrozenIndex(Generic[T]):
     def df(self, feature: str) -> int:
         fid = self._feature_ids.get(feature)
         return 0 if fid is None else int(self._indptr[fid + 1] - self._indptr[fid])
+
+    def sound_alikes(self, key: str) -> Iterable[str]:
+        """The character pairs of this index with pinyin key `key`."""
+        return self._sounds.get(key)
 
     def top(self, factors: list[tuple[str, float]], limit: int) -> list[tuple[float, T]]:
         """The best `limit` entries as (score, entry), best first; equal scores in insertion order.
@@ -312,6 +345,7 @@ class FrozenIndex(Generic[T]):
 class Index(Protocol[T]):
     def __len__(self) -> int: ...
     def df(self, feature: str) -> int: ...
+    def sound_alikes(self, key: str) -> Iterable[str]: ...
     def top(self, factors: list[tuple[str, float]], limit: int) -> list[tuple[float, T]]: ...
 
 
@@ -341,14 +375,27 @@ def search(
     factors: list[tuple[str, float]] = []
     reachable = 0.0
     for feature, q_weight in query.features.items():
-        typed = query.sound_of.get(feature)
-        if typed and any(ix.df(gram) for gram in typed for ix in indexes):
-            continue  # the pair as typed is a known term: its sound would only add noise
         df = sum(ix.df(feature) for ix in indexes)
         if df:
             factor = q_weight * math.log(1.0 + (total - df + 0.5) / (df + 0.5))
             factors.append((feature, factor))
             reachable += factor
+    # A pair the corpus does not know as typed may be a pinyin slip (便宜 for 偏移): the corpus
+    # pairs that sound like it stand in, weaker than a pair typed right would count.
+    stand_ins: dict[str, float] = {}
+    for gram, keys in query.sounds.items():
+        if any(ix.df(gram) for ix in indexes):
+            continue
+        best = 0.0
+        for alike in {a for ix in indexes for key in keys for a in ix.sound_alikes(key)}:
+            if alike in query.features:
+                continue
+            df = sum(ix.df(alike) for ix in indexes)
+            factor = Q_SOUND * math.log(1.0 + (total - df + 0.5) / (df + 0.5))
+            stand_ins[alike] = max(factor, stand_ins.get(alike, 0.0))
+            best = max(best, factor)
+        reachable += best
+    factors.extend(stand_ins.items())
     if reachable <= 0.0:
         return []
     pool = [candidate for ix in indexes for candidate in ix.top(factors, limit)]
