@@ -24,6 +24,7 @@ from typing import Any, Generic, Protocol, TypeVar
 import numpy as np
 
 from cadchat.retrieval.lexicon import OBJECT_CONCEPTS, concepts, sound_concepts
+from cadchat.retrieval.lexicon import preload as preload_sounds
 from cadchat.retrieval.phonetic import pair_keys
 from cadchat.retrieval.text import cjk_grams, is_cjk, is_stop_word, normalize, runs, stem, words
 
@@ -293,6 +294,7 @@ class FrozenIndex(Generic[T]):
         self._indptr = np.zeros(len(self._feature_ids) + 1, dtype=np.int64)
         np.cumsum(np.bincount(fid_array, minlength=len(self._feature_ids)), out=self._indptr[1:])
         self._sounds = SoundAlikes(f for f in self._feature_ids if is_pair(f))
+        preload_sounds()  # built here, in the loader's thread, not by the first query
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -222,6 +222,11 @@ def _sound_table() -> dict[str, list[tuple[tuple[frozenset[str], ...], str]]]:
     return _SOUND_BY_FIRST
 
 
+def preload() -> None:
+    """Build the sound table now (with the pinyin readings it needs), off the event loop."""
+    _sound_table()
+
+
 def sound_concepts(normalized_text: str) -> set[str]:
     """Concepts whose Chinese variants (two or more characters) the text only sounds like.
 
