@@ -19,14 +19,15 @@ import math
 from array import array
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Generic, Protocol, TypeVar
 
 import numpy as np
 
 from cadchat.retrieval.lexicon import OBJECT_CONCEPTS, concepts, sound_concepts
 from cadchat.retrieval.lexicon import preload as preload_sounds
-from cadchat.retrieval.phonetic import pair_keys
-from cadchat.retrieval.text import cjk_grams, is_cjk, is_stop_word, normalize, runs, stem, words
+from cadchat.retrieval.phonetic import word_keys
+from cadchat.retrieval.text import PARTICLES, cjk_grams, is_cjk, is_stop_word, normalize, runs, stem, words
 
 T = TypeVar("T")
 
@@ -48,6 +49,7 @@ Q_TITLE = 0.5
 Q_PAIR = 0.5  # an action together with its object ("cp:join+solid3d")
 Q_SOUND = 0.4  # a corpus pair that sounds like a typed pair unknown to the corpus (便宜 -> 偏移)
 Q_SOUND_CONCEPT = 0.75  # a concept the need only sounds like, relative to naming it
+Q_SOUND_TITLE = Q_TITLE * Q_SOUND_CONCEPT  # an official name the need only sounds like
 MAX_TITLE = 8  # characters of an official name looked for inside a query
 
 
@@ -81,33 +83,44 @@ def concept_pairs(found: set[str]) -> list[str]:
     return [f"cp:{a}+{o}" for a in found if a not in OBJECT_CONCEPTS for o in objects]
 
 
-def is_pair(feature: str) -> bool:
-    """Whether a feature is a pair of Chinese characters (the features sound-alikes stand in for)."""
-    return len(feature) == 2 and is_cjk(feature[0]) and is_cjk(feature[1])
+def sound_term(feature: str) -> tuple[str, str] | None:
+    """(kind prefix, Chinese word) of a feature that sound-alikes can stand in for: a character
+    pair ("", "偏移") or an official name of two or more characters ("t:", "偏移")."""
+    prefix, word = ("t:", feature[2:]) if feature.startswith("t:") else ("", feature)
+    if len(word) < 2 or (not prefix and len(word) != 2) or not all(is_cjk(ch) for ch in word):
+        return None
+    return prefix, word
+
+
+@lru_cache(maxsize=4096)
+def sound_keys(feature: str) -> list[str]:
+    """The keys under which a sound term is found ("pian-yi", "t:pian-yi"); [] for other features."""
+    term = sound_term(feature)
+    return [term[0] + key for key in word_keys(term[1])] if term else []
 
 
 class SoundAlikes:
-    """Which character pairs of a corpus sound alike: pinyin key -> pairs ("pian-yi" -> 偏移)."""
+    """Which terms of a corpus sound alike: sound key -> pairs and names ("pian-yi" -> 偏移)."""
 
-    def __init__(self, pairs: Iterable[str] = ()) -> None:
-        self._pairs: dict[str, dict[str, None]] = {}
-        for pair in pairs:
-            self.add(pair)
+    def __init__(self, features: Iterable[str] = ()) -> None:
+        self._terms: dict[str, dict[str, None]] = {}
+        for feature in features:
+            self.add(feature)
 
-    def add(self, pair: str) -> None:
-        for key in pair_keys(pair[0], pair[1]):
-            self._pairs.setdefault(key, {})[pair] = None
+    def add(self, feature: str) -> None:
+        for key in sound_keys(feature):
+            self._terms.setdefault(key, {})[feature] = None
 
-    def remove(self, pair: str) -> None:
-        for key in pair_keys(pair[0], pair[1]):
-            known = self._pairs.get(key)
+    def remove(self, feature: str) -> None:
+        for key in sound_keys(feature):
+            known = self._terms.get(key)
             if known is not None:
-                known.pop(pair, None)
+                known.pop(feature, None)
                 if not known:
-                    del self._pairs[key]
+                    del self._terms[key]
 
     def get(self, key: str) -> Iterable[str]:
-        return self._pairs.get(key, ())
+        return self._terms.get(key, ())
 
 
 def document_features(
@@ -143,19 +156,20 @@ def document_features(
 
 @dataclass(frozen=True, slots=True)
 class Query:
-    """An analysed need: weighted features, and the pinyin keys of its character pairs (a pair
-    the corpus does not know as typed is looked for by its sound)."""
+    """An analysed need: weighted features, and the features (character pairs, names) that are
+    looked for by their sound, with the weight of a sound-alike, when the corpus does not know
+    them as typed."""
 
     text: str
     features: dict[str, float]
-    sounds: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    sounds: dict[str, float] = field(default_factory=dict)
 
 
 def analyze_query(text: str) -> Query:
     norm = normalize(text)
     parts = runs(text)
     features: dict[str, float] = {}
-    sounds: dict[str, tuple[str, ...]] = {}
+    sounds: dict[str, float] = {}
     stemmed: list[str] = []
     typed_command = len(parts) == 1 and not is_cjk(parts[0])
     for run in parts:
@@ -165,10 +179,13 @@ def analyze_query(text: str) -> Query:
                 features[gram] = Q_BIGRAM if len(gram) == 2 else Q_UNIGRAM
             for gram in grams:
                 if len(gram) == 2:
-                    sounds[gram] = tuple(pair_keys(gram[0], gram[1]))
+                    sounds[gram] = Q_SOUND
             for size in range(1, min(len(run), MAX_TITLE) + 1):
                 for start in range(len(run) - size + 1):
-                    features["t:" + run[start : start + size]] = Q_TITLE
+                    part = run[start : start + size]
+                    features["t:" + part] = Q_TITLE
+                    if size > 1 and PARTICLES.isdisjoint(part):
+                        sounds["t:" + part] = Q_SOUND_TITLE
         elif run.isdigit() or (is_stop_word(run) and len(parts) > 1):
             continue
         else:
@@ -215,7 +232,7 @@ class SearchIndex(Generic[T]):
         self._features[key] = tuple(features)
         for feature, weight in features.items():
             posting = self._postings.setdefault(feature, {})
-            if not posting and is_pair(feature):
+            if not posting:
                 self._sounds.add(feature)
             posting[key] = weight
 
@@ -228,8 +245,7 @@ class SearchIndex(Generic[T]):
             del posting[key]
             if not posting:
                 del self._postings[feature]
-                if is_pair(feature):
-                    self._sounds.remove(feature)
+                self._sounds.remove(feature)
         return True
 
     def get(self, key: object) -> T | None:
@@ -243,7 +259,7 @@ class SearchIndex(Generic[T]):
         return len(posting) if posting else 0
 
     def sound_alikes(self, key: str) -> Iterable[str]:
-        """The character pairs of this index with pinyin key `key`."""
+        """The pairs and names of this index with sound key `key` (see `sound_keys`)."""
         return self._sounds.get(key)
 
     def top(self, factors: list[tuple[str, float]], limit: int) -> list[tuple[float, T]]:
@@ -293,7 +309,7 @@ class FrozenIndex(Generic[T]):
         self._weights = np.frombuffer(weights, dtype=np.float32)[order]
         self._indptr = np.zeros(len(self._feature_ids) + 1, dtype=np.int64)
         np.cumsum(np.bincount(fid_array, minlength=len(self._feature_ids)), out=self._indptr[1:])
-        self._sounds = SoundAlikes(f for f in self._feature_ids if is_pair(f))
+        self._sounds = SoundAlikes(self._feature_ids)
         preload_sounds()  # built here, in the loader's thread, not by the first query
 
     def __len__(self) -> int:
@@ -311,7 +327,7 @@ class FrozenIndex(Generic[T]):
         return 0 if fid is None else int(self._indptr[fid + 1] - self._indptr[fid])
 
     def sound_alikes(self, key: str) -> Iterable[str]:
-        """The character pairs of this index with pinyin key `key`."""
+        """The pairs and names of this index with sound key `key` (see `sound_keys`)."""
         return self._sounds.get(key)
 
     def top(self, factors: list[tuple[str, float]], limit: int) -> list[tuple[float, T]]:
@@ -376,24 +392,31 @@ def search(
         return []
     factors: list[tuple[str, float]] = []
     reachable = 0.0
+    known: set[str] = set()
     for feature, q_weight in query.features.items():
         df = sum(ix.df(feature) for ix in indexes)
         if df:
             factor = q_weight * math.log(1.0 + (total - df + 0.5) / (df + 0.5))
             factors.append((feature, factor))
             reachable += factor
+            known.add(feature)
     # A pair the corpus does not know as typed may be a pinyin slip (便宜 for 偏移): the corpus
-    # pairs that sound like it stand in, weaker than a pair typed right would count.
+    # pairs that sound like it stand in, weaker than the pair typed right would; so do names
+    # that sound like a stretch of the need with such a pair in it (涂层 for 图层).
+    slips = {f for f in query.sounds if len(f) == 2 and f not in known}
     stand_ins: dict[str, float] = {}
-    for gram, keys in query.sounds.items():
-        if any(ix.df(gram) for ix in indexes):
+    for typed, q_weight in query.sounds.items():
+        if typed in known or not slips:
+            continue
+        if len(typed) > 2 and not any(typed[i : i + 2] in slips for i in range(2, len(typed) - 1)):
             continue
         best = 0.0
+        keys = sound_keys(typed)
         for alike in {a for ix in indexes for key in keys for a in ix.sound_alikes(key)}:
             if alike in query.features:
                 continue
             df = sum(ix.df(alike) for ix in indexes)
-            factor = Q_SOUND * math.log(1.0 + (total - df + 0.5) / (df + 0.5))
+            factor = q_weight * math.log(1.0 + (total - df + 0.5) / (df + 0.5))
             stand_ins[alike] = max(factor, stand_ins.get(alike, 0.0))
             best = max(best, factor)
         reachable += best

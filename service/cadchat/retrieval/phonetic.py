@@ -100,8 +100,19 @@ def readings(ch: str) -> tuple[str, ...]:
 
 def pair_keys(first: str, second: str) -> list[str]:
     """Sound keys of a character pair ("偏移" and "便宜" share "pian-yi")."""
-    keys = [f"{a}-{b}" for a in readings(first) for b in readings(second)]
-    return keys[:MAX_KEYS]
+    return word_keys(first + second)
+
+
+def word_keys(word: str) -> list[str]:
+    """Sound keys of a Chinese word: its readings joined by "-", polyphones expanded, at most
+    MAX_KEYS; [] if a character has no reading. Two words sound alike if they share a key."""
+    keys = [""]
+    for ch in word:
+        sounds = readings(ch)
+        if not sounds:
+            return []
+        keys = [f"{k}-{s}" if k else s for k in keys for s in sounds][:MAX_KEYS]
+    return keys
 
 
 def sounds_alike(text: str, start: int, word: tuple[frozenset[str], ...]) -> bool:
