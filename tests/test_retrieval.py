@@ -18,6 +18,7 @@ from cadchat.retrieval.index import (
     search,
 )
 from cadchat.retrieval.lexicon import concepts, sound_concepts
+from cadchat.retrieval.lexicon import preload as preload_sounds
 from cadchat.retrieval.phonetic import fuzzy, pair_keys, readings
 from cadchat.retrieval.text import cjk_grams, normalize, runs, stem, words
 
@@ -223,6 +224,7 @@ def test_fuzzy_pairs_of_southern_speakers_fold_together(syllable: str, folded: s
 
 
 def test_readings_are_toneless_and_keep_every_common_reading_of_a_polyphone() -> None:
+    preload_sounds()
     assert readings("偏") == ("pian",)
     assert {"bian", "pian"} <= set(readings("便"))
     assert readings("a") == () and readings("，") == ()
@@ -249,6 +251,7 @@ def test_a_typed_pair_the_corpus_knows_is_not_replaced_by_its_sound() -> None:
 
 
 def test_user_programs_are_found_by_sound_and_forgotten_on_removal() -> None:
+    preload_sounds()  # the library's index does this when the service loads it
     index: SearchIndex[Command] = SearchIndex(tie_key=lambda c: c.key)
     program = lib(("ZXPY", "轴线偏移：按轴网间距偏移轴线", "", "user_program"))[0]
     index.add(program.id, program, document_features(program.name, program.aliases, program.description))
@@ -258,6 +261,7 @@ def test_user_programs_are_found_by_sound_and_forgotten_on_removal() -> None:
 
 
 def test_sound_alike_concepts_skip_stretches_with_particles() -> None:
+    preload_sounds()
     assert "trim" in sound_concepts(normalize("把多余的线修建掉"))
     assert "isolate" not in sound_concepts(normalize("一个尺寸"))  # 个尺 is not 隔离
 

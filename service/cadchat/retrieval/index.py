@@ -19,7 +19,6 @@ import math
 from array import array
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any, Generic, Protocol, TypeVar
 
 import numpy as np
@@ -92,7 +91,6 @@ def sound_term(feature: str) -> tuple[str, str] | None:
     return prefix, word
 
 
-@lru_cache(maxsize=4096)
 def sound_keys(feature: str) -> list[str]:
     """The keys under which a sound term is found ("pian-yi", "t:pian-yi"); [] for other features."""
     term = sound_term(feature)
@@ -309,8 +307,9 @@ class FrozenIndex(Generic[T]):
         self._weights = np.frombuffer(weights, dtype=np.float32)[order]
         self._indptr = np.zeros(len(self._feature_ids) + 1, dtype=np.int64)
         np.cumsum(np.bincount(fid_array, minlength=len(self._feature_ids)), out=self._indptr[1:])
+        if self._entries:
+            preload_sounds()  # once per process, in the loader's thread, never in a request
         self._sounds = SoundAlikes(self._feature_ids)
-        preload_sounds()  # built here, in the loader's thread, not by the first query
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from cadchat.retrieval import phonetic
 from cadchat.retrieval.phonetic import readings, sounds_alike
 from cadchat.retrieval.text import PARTICLES, stem
 
@@ -223,7 +224,8 @@ def _sound_table() -> dict[str, list[tuple[tuple[frozenset[str], ...], str]]]:
 
 
 def preload() -> None:
-    """Build the sound table now (with the pinyin readings it needs), off the event loop."""
+    """Load the pinyin readings and build the sound table now, off the event loop."""
+    phonetic.preload()
     _sound_table()
 
 
@@ -233,7 +235,9 @@ def sound_concepts(normalized_text: str) -> set[str]:
     "把多余的线修建掉" sounds like 修剪 (trim). Concepts the text names exactly are included too;
     callers subtract those. A stretch with a particle in it ("个尺") is phrasing, not a slip.
     """
-    table = _sound_table()
+    if _SOUND_BY_FIRST is None:
+        return set()  # before `preload`: no request waits for the readings
+    table = _SOUND_BY_FIRST
     found: set[str] = set()
     for i, ch in enumerate(normalized_text):
         if ch <= "\u3000":

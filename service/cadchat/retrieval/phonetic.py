@@ -73,7 +73,9 @@ def _load() -> tuple[np.ndarray, tuple[str, ...]]:
 
 
 def preload() -> None:
-    """Load the reading table now (it takes ~1 s once per process; call it off the event loop)."""
+    """Load the reading table now (~1 s once per process): call it off the event loop, before
+    the first index is built. Until then `readings` knows no character, so a request can never
+    be the one that waits for it."""
     _load()
 
 
@@ -88,9 +90,14 @@ def fuzzy(syllable: str) -> str:
     return syllable
 
 
-@lru_cache(maxsize=8192)
 def readings(ch: str) -> tuple[str, ...]:
-    """The fuzzy-normalised readings of one Chinese character, most common first; () if none."""
+    """The fuzzy-normalised readings of one Chinese character, most common first; () if none
+    or before `preload`."""
+    return _readings(ch) if _table is not None else ()
+
+
+@lru_cache(maxsize=8192)
+def _readings(ch: str) -> tuple[str, ...]:
     code = ord(ch)
     if not FIRST <= code <= LAST:
         return ()
