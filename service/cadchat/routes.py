@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from prometheus_client.aiohttp import make_aiohttp_handler
 
-from cadchat.handlers import chat, codes_v1, library, status, user_codes
+from cadchat.handlers import chat, codes_v1, library, lisp, status, user_codes
 from cadchat.keys import METRICS
 
 
@@ -39,6 +39,8 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_put("/v1/codes/{id}", codes_v1.replace)
     app.router.add_patch("/v1/codes/{id}", codes_v1.patch)
     app.router.add_delete("/v1/codes/{id}", codes_v1.delete)
+    # AutoLISP
+    app.router.add_post("/api/lisp/check", lisp.check)
     # chat
     app.router.add_post("/api/chat", chat.chat)
 

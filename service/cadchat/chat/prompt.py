@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from cadchat.chat.model import ContextItem, Prompt, Turn
 
+_BACKTICKS = re.compile(r"`{3,}")
 MAX_CODE_CHARS = 4000  # one user program's code in the context
 MAX_CONTEXT_CHARS = 12000
 OFFLINE_MARK = "【离线模式：未调用大模型，以下内容来自命令库检索】"
@@ -38,6 +40,14 @@ def _how_to_run(item: ContextItem) -> str:
     return f"在命令行输入 {command.name}{alias}"
 
 
+def fenced_lisp(code: str) -> str:
+    """Code as a ```lisp block whose fence is longer than any run of backticks inside it, so a
+    stored code that itself holds a fence cannot end the block early."""
+    longest = max((len(run) for run in _BACKTICKS.findall(code)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}lisp\n{code.rstrip()}\n{fence}"
+
+
 def context_block(items: Sequence[ContextItem]) -> str:
     """The retrieved commands and user programs as a numbered list, codes as fenced blocks."""
     lines = ["命令库参考（按相关度排序）："]
@@ -52,7 +62,7 @@ def context_block(items: Sequence[ContextItem]) -> str:
         if item.code and used < MAX_CONTEXT_CHARS:
             code = item.code[:MAX_CODE_CHARS]
             used += len(code)
-            lines.append(f"   {c.name} 的代码：\n```lisp\n{code.rstrip()}\n```")
+            lines.append(f"   {c.name} 的代码：\n{fenced_lisp(code)}")
     if not items:
         lines.append("（命令库中没有找到相关命令）")
     return "\n".join(lines)
@@ -110,8 +120,13 @@ def offline_answer(prompt: Prompt, *, reason: str = "") -> str:
         )
     with_code = next((i for i in items if i.code), None)
     if with_code is not None:
+        code = with_code.code
         lines.append(f"\n你保存的程序 {with_code.command.name} 与需求匹配，代码如下：")
-        lines.append(f"```lisp\n{with_code.code.rstrip()}\n```")
+        if with_code.command.type == "user_program" and len(code) > MAX_CODE_CHARS:
+            # a user's stored code: the answer shows what the context may hold, no more
+            code = code[:MAX_CODE_CHARS]
+            lines.append(f"（代码较长，这里只显示前 {MAX_CODE_CHARS} 个字符；完整代码在“我的代码”中。）")
+        lines.append(fenced_lisp(code))
         lines.append(f"加载后在命令行输入 {with_code.command.name} 运行。")
     elif prompt.mode == "lisp":
         lines.append("\n离线模式不生成新的 AutoLISP 代码；配置 DashScope 后可以得到按需求编写的程序。")
