@@ -118,6 +118,7 @@ ROUTES_WITHOUT_BODY = [
     ("GET", "/api/search"),
     ("GET", "/api/codes"),
     ("GET", "/api/codes/{id}"),
+    ("GET", "/api/lisp/{name}"),
     ("GET", "/api/user_codes/list"),
     ("GET", "/api/user_codes/get/{id}"),
     ("DELETE", "/api/user_codes/delete/{id}"),
@@ -207,7 +208,7 @@ async def test_hostile_bodies_on_every_route(hostile, case: str) -> None:
 async def test_hostile_query_strings_never_5xx(hostile, case: str) -> None:
     query = QUERY_CASES[case]
     for method, path in ROUTES_WITHOUT_BODY:
-        url = path.replace("{id}", "1") + "?" + query
+        url = path.replace("{id}", "1").replace("{name}", "LL") + "?" + query
         response = await hostile.request(method, url, headers=JSON)
         text = await response.text()
         assert response.status < 500, f"{case} {method} {url}: {response.status} {text[:200]}"

@@ -32,6 +32,9 @@ INSTRUCTIONS = {
 
 def _how_to_run(item: ContextItem) -> str:
     command = item.command
+    if command.type == "lisp" and item.code:
+        name = command.name
+        return f"加载随附的 LISP 源代码 {command.file}（服务器 /api/lisp/{name} 可取）后输入 {name}"
     if command.type == "lisp" and command.file:
         return f'先加载 {command.file}（(load "{command.file}")），再输入 {command.name}'
     if command.type == "user_program":
@@ -59,7 +62,10 @@ def context_block(items: Sequence[ContextItem]) -> str:
             f"{number}. {c.name} [{kind}，相关度 {item.similarity:.2f}]：{c.description}；"
             f"运行：{_how_to_run(item)}"
         )
-        if item.code and used < MAX_CONTEXT_CHARS:
+        if item.code and c.type == "lisp" and len(item.code) > MAX_CODE_CHARS:
+            # a bundled tool is complete or absent: a cut program would be copied cut
+            lines.append(f"   {c.name} 的源代码较长（{len(item.code)} 字符），未列出；它可直接加载运行。")
+        elif item.code and used < MAX_CONTEXT_CHARS:
             code = item.code[:MAX_CODE_CHARS]
             used += len(code)
             lines.append(f"   {c.name} 的代码：\n{fenced_lisp(code)}")
@@ -101,8 +107,8 @@ def app_prompt(prompt: Prompt) -> str:
 
 
 def offline_answer(prompt: Prompt, *, reason: str = "") -> str:
-    """A deterministic answer from retrieval alone: the best commands with how to run them, and a
-    matching user program's stored code."""
+    """A deterministic answer from retrieval alone: the best commands with how to run them, and
+    the code of the best match that has some (a user program, or a bundled LISP tool)."""
     items = prompt.context
     head = OFFLINE_MARK + (f"（{reason}）" if reason else "")
     if not items:
@@ -120,9 +126,13 @@ def offline_answer(prompt: Prompt, *, reason: str = "") -> str:
         )
     with_code = next((i for i in items if i.code), None)
     if with_code is not None:
+        c = with_code.command
         code = with_code.code
-        lines.append(f"\n你保存的程序 {with_code.command.name} 与需求匹配，代码如下：")
-        if with_code.command.type == "user_program" and len(code) > MAX_CODE_CHARS:
+        if c.type == "lisp":
+            lines.append(f"\n命令库自带的 LISP 工具 {c.name}（{c.file}）与需求匹配，源代码如下：")
+        else:
+            lines.append(f"\n你保存的程序 {c.name} 与需求匹配，代码如下：")
+        if c.type == "user_program" and len(code) > MAX_CODE_CHARS:
             # a user's stored code: the answer shows what the context may hold, no more
             code = code[:MAX_CODE_CHARS]
             lines.append(f"（代码较长，这里只显示前 {MAX_CODE_CHARS} 个字符；完整代码在“我的代码”中。）")

@@ -153,7 +153,7 @@ class ChatService:
             if hit.similarity < floor:
                 continue
             code = None
-            if hit.entry.type == "user_program" and hit.similarity >= settings.match_threshold:
+            if hit.entry.type in ("user_program", "lisp") and hit.similarity >= settings.match_threshold:
                 code = self.code_of(hit.entry)
             items.append(ContextItem(hit.entry, hit.similarity, code))
         return items
