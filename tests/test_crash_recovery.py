@@ -97,7 +97,24 @@ def make_code(i: int, rng: random.Random) -> str:
 
 
 async def test_sigkill_during_concurrent_saves_and_deletes(tmp_path):
-    rng = random.Random(20240611)
+    """A kill that lands while saves and deletes are on the wire loses nothing acknowledged.
+
+    On a loaded machine a run can miss that moment (everything answered before the kill, or no
+    delete answered yet); such a run proves nothing, so it is repeated on a fresh data dir."""
+    reasons = []
+    for attempt in range(4):
+        run_dir = tmp_path / f"attempt-{attempt}"
+        reason = await _kill_during_saves_and_deletes(run_dir, seed=20240611 + attempt)
+        if reason is None:
+            return
+        reasons.append(reason)
+    pytest.fail(f"no run caught work in flight at the kill: {reasons}")
+
+
+async def _kill_during_saves_and_deletes(tmp_path, seed: int) -> str | None:
+    """One run; None when it was conclusive and every check passed, else why it proves nothing."""
+    tmp_path.mkdir()
+    rng = random.Random(seed)
     library = tmp_path / "lib.txt"
     library.write_text(LIBRARY, encoding="utf-8")
     data_dir = tmp_path / "data"
@@ -169,9 +186,11 @@ async def test_sigkill_during_concurrent_saves_and_deletes(tmp_path):
             await asyncio.gather(killer(), *operations)
 
         assert server.process.returncode == -signal.SIGKILL
-        assert in_flight_at_kill[0] > 0, "no save was in flight at the kill: the test proves nothing"
+        if in_flight_at_kill[0] == 0:
+            return "no save was in flight at the kill"
+        if not deleted:
+            return "no delete was answered before the kill"
         assert len(saved) < 150
-        assert deleted, "no delete was answered before the kill: test proves less than it claims"
 
         server.start()  # same data dir, new port not needed: the old one is free again
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=20)) as s:
@@ -211,5 +230,6 @@ async def test_sigkill_during_concurrent_saves_and_deletes(tmp_path):
             async with s.post(server.url + "/api/user_codes/save", json=body) as resp:
                 new_id = (await resp.json())["code_id"]
             assert new_id > max(saved)
+        return None
     finally:
         server.stop()
