@@ -15,6 +15,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        access = getattr(record, "access", None)  # an access-log line's fields (cadchat.accesslog)
+        if access:
+            entry.update(access)
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 from aiohttp import web
 
 from cadchat.chat.guards import client_address
 from cadchat.chat.service import parse_request
 from cadchat.keys import CHAT, REQUEST_ID, SETTINGS
+from cadchat.shutdown import SHUTDOWN
 from cadchat.web_json import dumps, json_object, json_response
 
 MAX_MESSAGE_CHARS = 4000
+SHUTDOWN_EVENT = {
+    "kind": "shutdown",
+    "status": 503,
+    "code": "server_shutdown",
+    "message": "the server is restarting; the answer was cut, send the request again",
+}
 WRITE_BUFFER = 8 * 1024
 
 
@@ -41,16 +51,27 @@ async def chat(request: web.Request) -> web.StreamResponse:
         }
     )
     events = service.events(plan, request_id)
+    stream = request.app[SHUTDOWN].stream()
     try:
-        await response.prepare(request)
-        if request.transport is not None:
-            # Back-pressure early: a slow reader holds at most this much of ours per stream.
-            request.transport.set_write_buffer_limits(high=WRITE_BUFFER)
-        async for name, data in events:
-            await response.write(sse(name, data))
-        await response.write_eof()
+        with stream:
+            await response.prepare(request)
+            if request.transport is not None:
+                # Back-pressure early: a slow reader holds at most this much of ours per stream.
+                request.transport.set_write_buffer_limits(high=WRITE_BUFFER)
+            async for name, data in events:
+                await response.write(sse(name, data))
+            await response.write_eof()
     except ConnectionResetError:
         pass  # the client left: closing `events` below closes the upstream call
+    except asyncio.CancelledError:
+        if not stream.cut:
+            raise
+        stream.resume()  # the server is stopping: end the stream with the reason
+        await events.aclose()
+        if response.prepared:
+            with contextlib.suppress(ConnectionResetError):
+                await response.write(sse("error", SHUTDOWN_EVENT | {"request_id": request_id}))
+                await response.write_eof()
     finally:
         await events.aclose()
         service.release(plan)
