@@ -123,7 +123,12 @@ SCHEMAS: dict[str, Schema] = {
     ),
     "CodeV1Write": {
         "type": "object",
-        "properties": {"command": STR, "description": STR, "code": STR, "tags": TAGS},
+        "properties": {
+            "command": {"type": "string", "minLength": 1, "maxLength": 100},
+            "description": {"type": "string", "maxLength": 2000},
+            "code": {"type": "string", "minLength": 1},
+            "tags": TAGS,
+        },
     },
     "ChatAnswer": _obj(
         {
@@ -223,11 +228,17 @@ def _op(
 
 
 NEED = _obj({"requirement": {"type": "string", "minLength": 1, "maxLength": 2000}})
+CODE_TEXT: Schema = {"type": "string", "minLength": 1}
+COMMAND: Schema = {"type": "string", "minLength": 1, "maxLength": 100}
+DESCRIPTION: Schema = {"type": "string", "maxLength": 2000}
 SAVE = _obj(
-    {"code": STR, "command": STR, "description": STR},
+    {"code": CODE_TEXT, "command": COMMAND, "description": {**DESCRIPTION, "minLength": 1}},
     {"tags": TAGS},
 )
-SSE = {"text/event-stream": {"schema": STR}, JSON: {"schema": _ref("ChatAnswer")}}
+# Each Server-Sent Event: `delta` ({"text"}), `error` ({"kind", "status", "code", "message"}),
+# then `final` (the JSON answer); `data` is that JSON, as text.
+SSE_EVENT = _obj({"event": {"enum": ["delta", "error", "final"]}, "data": STR})
+SSE = {"text/event-stream": {"schema": SSE_EVENT}, JSON: {"schema": _ref("ChatAnswer")}}
 
 # method, path template -> operation (templates as the router spells them)
 OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
@@ -271,7 +282,9 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/api/codes"): _op(
         "Store a code (as a user code)",
         _obj({"success": BOOL, "id": INT, "message": STR}, {"type": STR}),
-        body=_obj({"code": STR}, {"command": STR, "description": STR, "type": STR, "tags": TAGS}),
+        body=_obj(
+            {"code": CODE_TEXT}, {"command": COMMAND, "description": DESCRIPTION, "type": STR, "tags": TAGS}
+        ),
         errors=(400, 401, 403, 413, 415),
     ),
     ("POST", "/api/rebuild_embeddings"): _op(
@@ -311,13 +324,13 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
                 ),
             }
         ),
-        body=_obj({"code": STR}, {"command": STR, "description": STR}),
+        body=_obj({"code": CODE_TEXT}, {"command": COMMAND, "description": DESCRIPTION}),
         errors=(400, 413),
     ),
     ("POST", "/api/submit_code"): _op(
         "Submit a code (command from the code's defun when not given)",
         _obj({"success": BOOL, "code_id": INT}, {"command": STR}),
-        body=_obj({"lisp_code": STR}, {"command": STR, "description": STR, "tags": TAGS}),
+        body=_obj({"lisp_code": CODE_TEXT}, {"command": COMMAND, "description": DESCRIPTION, "tags": TAGS}),
         errors=(400, 401, 403, 413, 415),
     ),
     ("POST", "/api/feedback"): _op(
@@ -416,6 +429,33 @@ def _security(method: str, path: str) -> list[dict[str, Any]] | None:
     if kind == READ:
         return [{}, {"bearer": []}]  # required only with CADCHAT_API_AUTH=all
     return None
+
+
+def _links(operation: dict[str, Any], status: str, field: str, targets: dict[str, str]) -> None:
+    """OpenAPI links: the id a create answered feeds the `{id}` of the routes named."""
+    operation["responses"][status]["links"] = {
+        name: {"operationId": target, "parameters": {"id": f"$response.body#/{field}"}}
+        for name, target in targets.items()
+    }
+
+
+_links(
+    OPERATIONS[("POST", "/v1/codes")],
+    "201",
+    "id",
+    {
+        "GetCode": "get_v1_codes_id",
+        "ReplaceCode": "put_v1_codes_id",
+        "PatchCode": "patch_v1_codes_id",
+        "DeleteCode": "delete_v1_codes_id",
+    },
+)
+_links(
+    OPERATIONS[("POST", "/api/user_codes/save")],
+    "200",
+    "code_id",
+    {"GetUserCode": "get_api_user_codes_get_id", "DeleteUserCode": "delete_api_user_codes_delete_id"},
+)
 
 
 def document() -> dict[str, Any]:
