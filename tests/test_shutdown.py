@@ -16,19 +16,25 @@ from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "benchmarks"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
 from serverproc import clean_env, free_port
 
+HERE = Path(__file__).resolve().parent
 API_KEY = "sk-test-fake-0123456789"
 
 
 @contextlib.contextmanager
 def fake_dashscope(token_delay: float, tokens: int) -> Iterator[str]:
     proc = subprocess.Popen(
-        [sys.executable, str(HERE / "chat" / "fake_dashscope.py"), "--token-delay", str(token_delay)]
-        + ["--tokens", str(tokens)],
+        [
+            sys.executable,
+            str(HERE / "chat" / "fake_dashscope.py"),
+            "--token-delay",
+            str(token_delay),
+            "--tokens",
+            str(tokens),
+        ],
         stdout=subprocess.PIPE,
         text=True,
         env=clean_env({}),
@@ -68,9 +74,11 @@ def server(tmp_path: Path, fake_url: str, grace: float) -> Iterator[tuple[subpro
         deadline = time.monotonic() + 60
         while True:
             assert proc.poll() is None, (tmp_path / "server.log").read_text()
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2):
-                    break
+            with (
+                contextlib.suppress(OSError),
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2),
+            ):
+                break
             assert time.monotonic() < deadline, "server did not start"
             time.sleep(0.1)
         yield proc, port
