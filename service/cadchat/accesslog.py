@@ -1,7 +1,7 @@
 """One access-log line a request, on the `cadchat.access` logger.
 
 Fields: method, route (the template, `/v1/codes/{id}`, never the raw path or query string),
-status, duration_ms, bytes (response body), request_id and client (the peer, or
+status, duration_ms, bytes (sent: headers and body), request_id and client (the peer, or
 `X-Forwarded-For`'s last hop from a trusted proxy). No header values, query strings or bodies
 are written, so tokens and code never reach the log. As text:
 
