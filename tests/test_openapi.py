@@ -7,12 +7,12 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from cadchat import openapi
 from cadchat.app import create_app
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
-from conftest import SMALL_LIBRARY
 from serverproc import clean_env, running_server
 
 # Every check about what the service answers; not the ones about what it should refuse or
@@ -55,11 +55,12 @@ async def test_the_document_is_served(client) -> None:
     assert document["openapi"].startswith("3.")
 
 
-def test_schemathesis_finds_no_5xx_no_schema_violation_no_slow_response(tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_schemathesis_finds_no_5xx_no_schema_violation_no_slow_response(
+    tmp_path: Path, small_library: Path
+) -> None:
     """Fuzz every operation of the live service (a real process on loopback)."""
-    library = tmp_path / "commands.txt"
-    library.write_text(SMALL_LIBRARY, encoding="utf-8")
-    env = {"CADCHAT_LIBRARY_PATHS": str(library), "CADCHAT_CHAT_RATE_LIMIT": "0"}
+    env = {"CADCHAT_LIBRARY_PATHS": str(small_library), "CADCHAT_CHAT_RATE_LIMIT": "0"}
     (tmp_path / "data").mkdir()
     with running_server(tmp_path / "data", env) as (base, _pid):
         started = time.monotonic()

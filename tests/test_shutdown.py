@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from serverproc import clean_env, free_port
 
 HERE = Path(__file__).resolve().parent
+pytestmark = pytest.mark.slow
 API_KEY = "sk-test-fake-0123456789"
 
 

@@ -47,7 +47,7 @@ ALWAYS_OPEN = frozenset({"/health", "/api/health", "/openapi.json"})
 ADMIN_ROUTES = frozenset({"/api/rebuild_embeddings"})
 CHAT_ROUTES = frozenset({"/api/chat"})
 # POST routes that change nothing: guarded like GETs.
-READ_POSTS = frozenset({"/api/query", "/api/search", "/api/user_codes/preview"})
+READ_POSTS = frozenset({"/api/query", "/api/search", "/api/user_codes/preview", "/api/lisp/check"})
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 SIMPLE_CONTENT_TYPES = frozenset({"text/plain", "application/x-www-form-urlencoded", "multipart/form-data"})
