@@ -7,7 +7,9 @@ log (JSON lines, to a file) on, one with both off (`CADCHAT_REQUEST_METRICS=fals
 `CADCHAT_ACCESS_LOG=false`). wrk drives them in alternating rounds (so a busy machine slows
 both alike) and the script prints each round's req/s and the server's CPU time per request
 (user + system, from /proc: unlike req/s it barely moves when other processes share the cores),
-the medians and the cost of each in percent. Needs `wrk` (Debian package).
+the medians and best rounds and the cost of each in percent. Then, in-process, the CPU time the
+two add to one request (the metrics middleware around a trivial handler; one access-log line
+formatted as JSON and written to a file), best of 5 repeats. Needs `wrk` (Debian package).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import shutil
 import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -32,6 +35,79 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far (/proc/<pid>/stat, clock ticks)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def added_cpu_us(repeats: int = 5, calls: int = 20_000) -> dict[str, float]:
+    """CPU µs one request spends in the metrics middleware and in its access-log line."""
+    import asyncio
+    import logging
+
+    from aiohttp import web
+    from aiohttp.test_utils import make_mocked_request
+    from cadchat.accesslog import AccessLogger
+    from cadchat.config import Settings
+    from cadchat.keys import SETTINGS
+    from cadchat.logsetup import JsonFormatter
+    from cadchat.metrics import Metrics, request_metrics
+
+    response = web.Response(body=b"{}")
+
+    async def handler(_request: web.Request) -> web.Response:
+        return response
+
+    class Routed(dict):
+        """What the middleware and the access logger read of a routed request."""
+
+        method = "POST"
+        remote = "127.0.0.1"
+        headers: dict[str, str] = {}  # noqa: RUF012 - read-only here
+
+    async def routed_request() -> Routed:
+        app = web.Application()
+        app[SETTINGS] = Settings()
+        app.router.add_post("/api/query", handler)
+        request = Routed()
+        request.app = app
+        request.match_info = await app.router.resolve(make_mocked_request("POST", "/api/query"))
+        return request
+
+    request = asyncio.run(routed_request())
+    measure = request_metrics(Metrics())
+
+    async def middleware_loop() -> None:
+        for _ in range(calls):
+            await measure(request, handler)
+
+    async def bare_loop() -> None:
+        for _ in range(calls):
+            await handler(request)
+
+    def best(run) -> float:
+        samples = []
+        for _ in range(repeats):
+            started = time.process_time()
+            run()
+            samples.append((time.process_time() - started) / calls * 1e6)
+        return min(samples)
+
+    middleware = best(lambda: asyncio.run(middleware_loop())) - best(lambda: asyncio.run(bare_loop()))
+    with tempfile.TemporaryDirectory() as tmp:
+        logger = logging.getLogger("cadchat.access.bench")
+        logger.propagate = False
+        logger.setLevel(logging.INFO)
+        file_handler = logging.FileHandler(Path(tmp) / "access.log")
+        file_handler.setFormatter(JsonFormatter())
+        logger.addHandler(file_handler)
+        access = AccessLogger(logger, "")
+
+        def log_loop() -> None:
+            for _ in range(calls):
+                access.log(request, response, 0.0012)
+
+        line = best(log_loop)
+        logger.removeHandler(file_handler)
+        file_handler.close()
+    return {"middleware": middleware, "access_line": line}
 
 
 def main() -> int:
@@ -82,6 +158,20 @@ def main() -> int:
             f"{on:.0f} req/s, {cpu_on:.0f} us CPU/request; cost {(off - on) / off * 100:.1f} % req/s, "
             f"{(cpu_on - cpu_off) / cpu_off * 100:.1f} % CPU"
         )
+        best_off, best_on = max(results["off"]), max(results["on"])
+        low_off, low_on = min(cpu["off"]), min(cpu["on"])
+        print(
+            f"best rounds: without {best_off:.0f} req/s, {low_off:.0f} us CPU/request; with {best_on:.0f} "
+            f"req/s, {low_on:.0f} us CPU/request; cost {(best_off - best_on) / best_off * 100:.1f} % req/s, "
+            f"{(low_on - low_off) / low_off * 100:.1f} % CPU"
+        )
+    added = added_cpu_us()
+    print(
+        f"in-process, best of 5: metrics middleware {added['middleware']:.1f} us, access-log line (JSON, "
+        f"to a file) {added['access_line']:.1f} us CPU a request; "
+        f"{(added['middleware'] + added['access_line']) / low_off * 100:.1f} % of the best "
+        f"{low_off:.0f} us CPU/request without them"
+    )
     return 0
 
 
