@@ -8,6 +8,7 @@ import pytest
 from cadchat import __version__
 from cadchat.app import create_app
 from cadchat.chat.service import parse_request
+from cadchat.errors import InvalidInput, NotFound
 from cadchat.keys import CHAT, METRICS
 from cadchat.metrics import store_outcome
 from prometheus_client.parser import text_string_to_metric_families
@@ -92,7 +93,8 @@ async def test_store_operations_count_ok_and_rejected(client) -> None:
 def test_store_outcome_tells_refusals_from_failures() -> None:
     assert store_outcome(None) == "ok"
     assert store_outcome(OSError(28, "No space left on device")) == "error"
-    assert store_outcome(ValueError("bad")) == "rejected"
+    assert store_outcome(InvalidInput("bad")) == "rejected"
+    assert store_outcome(NotFound("no such code")) == "rejected"
     assert store_outcome(RuntimeError("bug")) == "error"
 
 

@@ -13,6 +13,8 @@ from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
+from cadchat.errors import CadchatError
+
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 RETRIEVAL_KINDS = ("query", "search", "chat")
 STORE_OPERATIONS = ("save", "update", "delete", "feedback")
@@ -20,10 +22,12 @@ STORE_OUTCOMES = ("ok", "rejected", "error")
 
 
 def store_outcome(error: BaseException | None) -> str:
-    """ok; rejected for a refused request (a client error: 4xx, a ValueError or LookupError of
-    the domain); error for anything else, above all OSError from the disk."""
+    """ok; rejected for a refused request (a domain error such as invalid input or an unknown
+    id, or a 4xx); error for anything else, above all OSError from the disk."""
     if error is None:
         return "ok"
+    if isinstance(error, CadchatError):  # a domain refusal: invalid, too large, not found, full
+        return "rejected"
     if isinstance(error, OSError):
         return "error"
     status = getattr(error, "status", None)

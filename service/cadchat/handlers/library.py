@@ -7,9 +7,11 @@ import time
 from aiohttp import web
 
 from cadchat import answers
+from cadchat.errors import NotFound, TooLarge
+from cadchat.inputs import dumps, int_param, text_field
 from cadchat.keys import CATALOG, METRICS, QUERY_CACHE, SETTINGS
 from cadchat.library.live import reload_library
-from cadchat.web_json import ApiError, dumps, int_param, json_object, json_response, not_found, text_field
+from cadchat.web_json import json_object, json_response
 
 MAX_NEED_CHARS = 2000
 
@@ -51,7 +53,7 @@ async def search_get(request: web.Request) -> web.Response:
     if not text:
         return json_response({"codes": []})
     if len(text) > MAX_NEED_CHARS:
-        raise ApiError(413, f"'q' is longer than {MAX_NEED_CHARS} characters")
+        raise TooLarge(f"'q' is longer than {MAX_NEED_CHARS} characters")
     started = time.perf_counter()
     results = answers.search_codes(request.app[CATALOG], text, limit)
     request.app[METRICS].observe_retrieval("search", time.perf_counter() - started)
@@ -66,10 +68,12 @@ async def list_codes(request: web.Request) -> web.Response:
 
 
 async def get_code(request: web.Request) -> web.Response:
-    code_id = int(request.match_info["id"])
-    command = answers.find_code(request.app[CATALOG], code_id)
+    raw = request.match_info["id"]
+    code_id = int(raw)
+    # Ids are written without leading zeros: "00001" names no code, as everywhere else.
+    command = None if raw != str(code_id) else answers.find_code(request.app[CATALOG], code_id)
     if command is None:
-        raise not_found(f"code {code_id} not found")
+        raise NotFound(f"code {raw} not found")
     return json_response({"code": answers.code_detail(command)})
 
 
