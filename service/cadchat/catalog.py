@@ -12,6 +12,7 @@ class Catalog:
         self._library = library
         self.user_programs: SearchIndex[Command] = SearchIndex(tie_key=rank_key)
         self._user_changes = 0
+        self._names: tuple[tuple[int, int], frozenset[str]] | None = None
 
     @property
     def generation(self) -> tuple[int, int]:
@@ -21,6 +22,16 @@ class Catalog:
     @property
     def library(self) -> Library:
         return self._library.current
+
+    def command_names(self) -> frozenset[str]:
+        """Every command name and alias a user can type (upper case): library and user programs."""
+        generation = self.generation
+        if self._names is None or self._names[0] != generation:
+            names = {c.key for c in self.library.commands}
+            names.update(a.upper() for c in self.library.commands for a in c.aliases)
+            names.update(c.key for c in self.user_programs.entries())
+            self._names = (generation, frozenset(names))
+        return self._names[1]
 
     def search(self, text: str, limit: int) -> list[Hit[Command]]:
         query = analyze_query(text)

@@ -391,6 +391,18 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
     ("DELETE", "/v1/codes/{id}"): _op(
         "Delete a user code", None, status=204, params=[ID_PARAM], errors=(401, 403, 404)
     ),
+    ("POST", "/api/lisp/check"): _op(
+        "Check AutoLISP code without running it",
+        _obj({"success": BOOL, "ok": BOOL, "problems": {"type": "array"}}, {"commands": {"type": "array"}}),
+        body=_obj({"code": CODE_TEXT}),
+        errors=(400, 413),
+    ),
+    ("GET", "/api/lisp/{name}"): _op(
+        "The AutoLISP source of a bundled LISP tool",
+        _obj({"name": STR, "command": STR, "filename": STR, "code": STR}, {"description": STR}),
+        params=[{"name": "name", "in": "path", "required": True, "schema": STR, "description": "a command"}],
+        errors=(400, 404),
+    ),
     ("POST", "/api/chat"): _op(
         "AutoLISP or an answer from a description; SSE with stream: true",
         None,
