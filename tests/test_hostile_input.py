@@ -129,6 +129,7 @@ ROUTES_WITHOUT_BODY = [
     ("DELETE", "/v1/codes/{id}"),
     ("POST", "/api/rebuild_embeddings"),
     ("GET", "/metrics"),
+    ("GET", "/openapi.json"),
 ]
 
 

@@ -10,11 +10,15 @@ from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import web
 
+from cadchat import __version__
+from cadchat.auth import guard
+from cadchat.auth import install as install_access_policy
 from cadchat.catalog import Catalog
 from cadchat.chat.setup import chat_ctx
 from cadchat.config import BUNDLED_LIBRARY_NAMES, LEGACY_LIBRARY_NAMES, Settings, bundled_library_dir
 from cadchat.keys import (
     CATALOG,
+    CHAT,
     EXECUTOR,
     LIBRARY,
     LISP_TOOLS,
@@ -24,13 +28,15 @@ from cadchat.keys import (
     STARTED_AT,
     WATCHER,
 )
+from cadchat.library.live import reload_library
 from cadchat.library.store import LibrarySources, LibraryStore
 from cadchat.library.tools import bundled_lisp, bundled_lisp_dir
 from cadchat.library.watcher import LibraryWatcher
 from cadchat.lru import LRU
-from cadchat.metrics import Metrics
+from cadchat.metrics import Metrics, request_metrics
 from cadchat.middlewares import observe
 from cadchat.routes import setup_routes
+from cadchat.shutdown import install as install_shutdown
 from cadchat.usercodes.lifecycle import install as install_user_codes
 
 log = logging.getLogger(__name__)
@@ -60,17 +66,9 @@ async def _library_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     settings.command_files_dir.mkdir(parents=True, exist_ok=True)
     store = app[LIBRARY]
-    metrics = app[METRICS]
 
     async def reload() -> None:
-        try:
-            library = await store.reload(app[EXECUTOR])
-        except Exception:
-            metrics.library_reloads.labels("error").inc()
-            raise
-        metrics.library_reloads.labels("ok" if library.healthy else "degraded").inc()
-        metrics.library_commands.set(len(library.commands))
-        metrics.library_file_errors.set(sum(1 for f in library.files if not f.ok))
+        await reload_library(app)
 
     await reload()
     if settings.watch:
@@ -88,6 +86,11 @@ async def _library_ctx(app: web.Application) -> AsyncIterator[None]:
         await app[WATCHER].stop()
 
 
+async def _build_info_ctx(app: web.Application) -> AsyncIterator[None]:
+    app[METRICS].set_build_info(__version__, app[CHAT].provider_name)
+    yield
+
+
 async def _lisp_tools_ctx(app: web.Application) -> AsyncIterator[None]:
     # The bundled LISP tools' sources: read once, off the event loop; answers look them up.
     loop = asyncio.get_running_loop()
@@ -97,10 +100,12 @@ async def _lisp_tools_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 def create_app(settings: Settings) -> web.Application:
-    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[observe])
+    metrics = Metrics()
+    measure = [request_metrics(metrics)] if settings.request_metrics else []
+    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[*measure, observe, guard])
     app[SETTINGS] = settings
     app[STARTED_AT] = time.monotonic()
-    app[METRICS] = Metrics()
+    app[METRICS] = metrics
     app[LIBRARY] = LibraryStore(library_sources(settings))
     app[CATALOG] = Catalog(app[LIBRARY])
     app[QUERY_CACHE] = LRU(settings.query_cache_size)
@@ -109,5 +114,8 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.extend([_executor_ctx, _library_ctx, _lisp_tools_ctx])
     install_user_codes(app)
     app.cleanup_ctx.append(chat_ctx)
+    app.cleanup_ctx.append(_build_info_ctx)
+    install_access_policy(app)
+    install_shutdown(app)
     setup_routes(app)
     return app

@@ -132,6 +132,7 @@ def lisp_check(
 def serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
+    from cadchat.accesslog import AccessLogger
     from cadchat.app import create_app
     from cadchat.logsetup import configure
     from cadchat.web_json import SERVER_OPTIONS
@@ -153,11 +154,14 @@ def serve(args: argparse.Namespace) -> int:
         create_app(settings),
         host=settings.host,
         port=settings.port,
-        access_log=logging.getLogger("aiohttp.access") if settings.access_log else None,
+        access_log=logging.getLogger("cadchat.access") if settings.access_log else None,
+        access_log_class=AccessLogger,
+        shutdown_timeout=settings.shutdown_grace,
         print=None,
         backlog=1024,  # bursts of hundreds of streaming clients must not be dropped at accept
         **SERVER_OPTIONS,
     )
+    log.info("cadchat stopped")
     return 0
 
 

@@ -7,7 +7,9 @@ with a single line naming the variable.
 
 from __future__ import annotations
 
+import hashlib
 import io
+import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
@@ -85,6 +87,17 @@ class Settings:
     chat_dense_retrieval: bool = False
     chat_embedding_model: str = "text-embedding-v4"
     chat_embedding_dimension: int = 512
+    # operations and access control
+    request_metrics: bool = True
+    shutdown_grace: float = 10.0
+    # SHA-256 hex digests of the accepted tokens (the tokens themselves are never kept)
+    api_tokens: tuple[str, ...] = field(default=(), repr=False)
+    api_tokens_file: tuple[str, ...] = field(default=(), repr=False)
+    api_auth: str = "writes"
+    admin_tokens: tuple[str, ...] = field(default=(), repr=False)
+    cors_origins: tuple[str, ...] = ()
+    metrics_token: tuple[str, ...] = field(default=(), repr=False)
+    metrics_allow: tuple[str, ...] = ()
 
     @property
     def user_codes_dir(self) -> Path:
@@ -167,6 +180,63 @@ def _url(raw: str) -> str:
     return value
 
 
+def _token_digests(raw: str, *, source: str = "") -> tuple[str, ...]:
+    """Tokens, comma- or line-separated, as SHA-256 hex digests. An entry `sha256:<64 hex>` is a
+    digest already (so a file need not hold the token itself); others must be 16+ characters."""
+    digests = []
+    for number, line in enumerate(raw.replace(",", "\n").splitlines(), start=1):
+        entry = line.strip()
+        if not entry or entry.startswith("#"):
+            continue
+        where = f"{source} line {number}: " if source else ""
+        if entry.startswith("sha256:"):
+            digest = entry[len("sha256:") :].lower()
+            if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+                raise ValueError(f"{where}sha256: must be followed by 64 hex digits")
+            digests.append(digest)
+        elif len(entry) < 16 or any(c.isspace() or not c.isprintable() for c in entry):
+            raise ValueError(f"{where}a token must be 16 or more printable characters without spaces")
+        else:
+            digests.append(hashlib.sha256(entry.encode()).hexdigest())
+    return tuple(digests)
+
+
+def _token_file(raw: str) -> tuple[str, ...]:
+    path = _path(raw)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    digests = _token_digests(text, source=path.name)
+    if not digests:
+        raise ValueError("holds no token")
+    return digests
+
+
+def _origins(raw: str) -> tuple[str, ...]:
+    origins = []
+    for part in raw.split(","):
+        origin = part.strip().rstrip("/")
+        if not origin:
+            continue
+        scheme, sep, rest = origin.partition("://")
+        if scheme not in ("http", "https") or not sep or not rest or "/" in rest or "*" in rest:
+            raise ValueError("must be origins like https://cad.example.com (scheme and host, no path)")
+        origins.append(origin)
+    return tuple(origins)
+
+
+def _networks(raw: str) -> tuple[str, ...]:
+    networks = []
+    for part in raw.split(","):
+        if part.strip():
+            try:
+                networks.append(str(ipaddress.ip_network(part.strip(), strict=False)))
+            except ValueError:
+                raise ValueError(f"{part.strip()!r} is not an IP address or CIDR network") from None
+    return tuple(networks)
+
+
 # field name -> (environment variables, first wins; parser)
 ENVIRONMENT: dict[str, tuple[tuple[str, ...], Callable[[str], Any]]] = {
     "host": (("CADCHAT_HOST", "FLASK_HOST"), _host),
@@ -228,6 +298,16 @@ ENVIRONMENT: dict[str, tuple[tuple[str, ...], Callable[[str], Any]]] = {
         ("CADCHAT_CHAT_EMBEDDING_DIMENSION",),
         lambda raw: int(_choice("64", "128", "256", "512", "768", "1024", "1536", "2048")(raw)),
     ),
+    # operations and access control
+    "request_metrics": (("CADCHAT_REQUEST_METRICS",), _bool),
+    "shutdown_grace": (("CADCHAT_SHUTDOWN_GRACE",), _float_range(0.0, 3600.0)),
+    "api_tokens": (("CADCHAT_API_TOKENS",), _token_digests),
+    "api_tokens_file": (("CADCHAT_API_TOKENS_FILE",), _token_file),
+    "api_auth": (("CADCHAT_API_AUTH",), _choice("writes", "all")),
+    "admin_tokens": (("CADCHAT_ADMIN_TOKENS",), _token_digests),
+    "cors_origins": (("CADCHAT_CORS_ORIGINS",), _origins),
+    "metrics_token": (("CADCHAT_METRICS_TOKEN",), _token_digests),
+    "metrics_allow": (("CADCHAT_METRICS_ALLOW",), _networks),
 }
 
 
@@ -272,7 +352,7 @@ def load_settings(
                 try:
                     values[name] = parse(raw)
                 except ValueError as exc:
-                    shown = "***" if "KEY" in variable else raw
+                    shown = "***" if "KEY" in variable or "TOKEN" in variable else raw
                     raise ConfigError(variable, shown, str(exc)) from None
                 break
     for name, value in (overrides or {}).items():

@@ -2,12 +2,38 @@
 
 from __future__ import annotations
 
+import asyncio
+import platform
+import time
 from typing import Any
 
+from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
+
+from cadchat.errors import CadchatError
+
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+RETRIEVAL_KINDS = ("query", "search", "chat")
+STORE_OPERATIONS = ("save", "update", "delete", "feedback")
+STORE_OUTCOMES = ("ok", "rejected", "error")
+
+
+def store_outcome(error: BaseException | None) -> str:
+    """ok; rejected for a refused request (a domain error such as invalid input or an unknown
+    id, or a 4xx); error for anything else, above all OSError from the disk."""
+    if error is None:
+        return "ok"
+    if isinstance(error, CadchatError):  # a domain refusal: invalid, too large, not found, full
+        return "rejected"
+    if isinstance(error, OSError):
+        return "error"
+    status = getattr(error, "status", None)
+    if isinstance(status, int):
+        return "rejected" if 400 <= status < 500 else "error"
+    return "rejected" if isinstance(error, (ValueError, LookupError)) else "error"
 
 
 class Metrics:
@@ -51,6 +77,65 @@ class Metrics:
             registry=self.registry,
         )
         self.query_outcomes = {True: self.queries.labels("true"), False: self.queries.labels("false")}
+        self.in_flight = Gauge(
+            "cadchat_http_requests_in_flight",
+            "HTTP requests being handled now (streams until their last event).",
+            registry=self.registry,
+        )
+        self.retrieval = Histogram(
+            "cadchat_retrieval_duration_seconds",
+            "Time to rank the catalog for one need, by kind (query, search, chat).",
+            ["kind"],
+            buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1),
+            registry=self.registry,
+        )
+        self.retrieval_kinds = {kind: self.retrieval.labels(kind) for kind in RETRIEVAL_KINDS}
+        self.store_operations = Counter(
+            "cadchat_store_operations",
+            "User-code store operations (save, update, delete, feedback) by outcome: ok, "
+            "rejected (the request was refused: bad input, unknown id, store full) or error "
+            "(the store failed, e.g. a disk write).",
+            ["operation", "outcome"],
+            registry=self.registry,
+        )
+        for operation in STORE_OPERATIONS:  # every series exists from the start, at 0
+            for outcome in STORE_OUTCOMES:
+                self.store_operations.labels(operation, outcome)
+        self.library_last_reload = Gauge(
+            "cadchat_library_last_reload_timestamp_seconds",
+            "Unix time of the last library reload that swapped in a new snapshot.",
+            registry=self.registry,
+        )
+        self.library_reload_seconds = Histogram(
+            "cadchat_library_reload_duration_seconds",
+            "Time to parse the library files and build the index, by reload.",
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+            registry=self.registry,
+        )
+        self.build_info = Gauge(
+            "cadchat_build_info",
+            "Always 1; the labels name the running version, Python and chat provider.",
+            ["version", "python", "provider"],
+            registry=self.registry,
+        )
+
+    def set_build_info(self, version: str, provider: str) -> None:
+        self.build_info.clear()
+        self.build_info.labels(version, platform.python_version(), provider).set(1)
+
+    def observe_retrieval(self, kind: str, seconds: float) -> None:
+        self.retrieval_kinds[kind].observe(seconds)
+
+    def observe_reload(self, library: Any, seconds: float) -> None:
+        """One finished library reload (watcher, start-up or /api/rebuild_embeddings)."""
+        self.library_reloads.labels("ok" if library.healthy else "degraded").inc()
+        self.library_commands.set(len(library.commands))
+        self.library_file_errors.set(sum(1 for f in library.files if not f.ok))
+        self.library_reload_seconds.observe(seconds)
+        self.library_last_reload.set(time.time())
+
+    def observe_store(self, operation: str, error: BaseException | None) -> None:
+        self.store_operations.labels(operation, store_outcome(error)).inc()
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
         """Count and time one request. Label children are cached: `labels()` takes a lock and
@@ -64,3 +149,39 @@ class Metrics:
             self._children[(route, method, status)] = children
         children[0].inc()
         children[1].observe(seconds)
+
+
+def route_template(request: web.BaseRequest) -> str:
+    """The route a request matched, as its template (`/v1/codes/{id}`), or `unmatched`: metric
+    labels and log fields never carry a raw path."""
+    match_info = getattr(request, "match_info", None)
+    resource = match_info.route.resource if match_info is not None else None
+    return resource.canonical if resource is not None else "unmatched"
+
+
+def request_metrics(metrics: Metrics) -> Any:
+    """The outermost middleware: requests in flight, and each request counted and timed by
+    route template, method and status once its handler returned (a stream: after its end)."""
+    in_flight = metrics.in_flight
+
+    @web.middleware
+    async def measure(request: web.Request, handler: Any) -> web.StreamResponse:
+        started = time.perf_counter()
+        in_flight.inc()
+        status = 500
+        try:
+            response = await handler(request)
+            status = response.status
+            return response
+        except web.HTTPException as exc:  # a redirect passed through the error middleware
+            status = exc.status
+            raise
+        except asyncio.CancelledError:
+            status = 499  # the client left and the handler was cancelled (Nginx's code for it)
+            raise
+        finally:
+            in_flight.dec()
+            method = request.method if request.method in _METHODS else "other"  # bounded labels
+            metrics.observe_request(route_template(request), method, status, time.perf_counter() - started)
+
+    return measure

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from prometheus_client.aiohttp import make_aiohttp_handler
 
-from cadchat.handlers import chat, codes_v1, library, lisp, lisp_tools, status, user_codes
+from cadchat.handlers import chat, codes_v1, docs, library, lisp, lisp_tools, status, user_codes
 from cadchat.keys import METRICS
 
 
@@ -46,3 +46,4 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/api/chat", chat.chat)
 
     app.router.add_get("/metrics", make_aiohttp_handler(app[METRICS].registry))
+    app.router.add_get("/openapi.json", docs.openapi_document)

@@ -78,6 +78,7 @@ class ChatService:
         budget: TokenBudget | None = None,
         code_of: CodeLookup = lambda command: None,
         retriever: Any = None,
+        on_retrieval: Callable[[float], None] | None = None,
     ) -> None:
         self.settings = settings
         self.catalog = catalog
@@ -88,6 +89,7 @@ class ChatService:
         self.budget = budget or TokenBudget(settings.chat_daily_token_budget)
         self.code_of = code_of  # a user program's stored code (from the user-code store), or None
         self.retriever = retriever  # dense retrieval (chat.dense.DenseRetriever) or None
+        self.on_retrieval = on_retrieval  # observes the seconds each context retrieval took
         self.breaker = CircuitBreaker(
             settings.chat_breaker_failures,
             settings.chat_breaker_cooldown,
@@ -142,11 +144,14 @@ class ChatService:
     async def context(self, message: str) -> list[ContextItem]:
         settings = self.settings
         limit = settings.chat_context_commands
+        started = time.perf_counter()
         hits = None
         if self.retriever is not None:
             hits = await self.retriever.search(message, limit)
         if hits is None:
             hits = self.catalog.search(message, limit)
+        if self.on_retrieval is not None:
+            self.on_retrieval(time.perf_counter() - started)
         floor = settings.match_threshold / 2
         items = []
         for hit in hits:
@@ -442,14 +447,28 @@ class ChatService:
         Closing this generator (client gone) closes the upstream stream at once."""
         try:
             if not plan.provider.remote:
-                self._count("offline", plan.request, "degraded" if plan.degraded_reason else "offline")
-                async for event in self._offline_events(plan, request_id, plan.degraded_reason, None):
+                async for event in self._counted_offline_events(plan, request_id):
                     yield event
                 return
             async for event in self._remote_events(plan, request_id):
                 yield event
         finally:
             self.release(plan)
+
+    async def _counted_offline_events(self, plan: Plan, request_id: str) -> AsyncIterator[Event]:
+        """An offline stream, counted like an upstream one: its outcome once the final event is
+        ready, or `disconnected` when the client left before it."""
+        finished = False
+        try:
+            async for event in self._offline_events(plan, request_id, plan.degraded_reason, None):
+                if event[0] == "final":
+                    finished = True
+                    self._count("offline", plan.request, "degraded" if plan.degraded_reason else "offline")
+                yield event
+        finally:
+            if not finished:
+                self.metrics.disconnects.inc()
+                self._count("offline", plan.request, "disconnected")
 
     async def _offline_events(
         self, plan: Plan, request_id: str, reason: str | None, error: UpstreamError | None

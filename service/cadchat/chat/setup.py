@@ -158,6 +158,7 @@ async def chat_ctx(app: web.Application) -> AsyncIterator[None]:
         budget=budget,
         code_of=lambda command: stored_code(app, command),
         retriever=retriever,
+        on_retrieval=lambda seconds: app[METRICS].observe_retrieval("chat", seconds),
     )
     app[CHAT] = service
     log.info(

@@ -18,6 +18,7 @@ from cadchat.chat.guards import client_address
 from cadchat.chat.service import parse_request
 from cadchat.inputs import dumps
 from cadchat.keys import CHAT, REQUEST_ID, SETTINGS
+from cadchat.shutdown import SHUTDOWN
 from cadchat.web_json import json_object, json_response
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,12 @@ log = logging.getLogger(__name__)
 MAX_MESSAGE_CHARS = 4000
 WRITE_BUFFER = 8 * 1024
 WATCH_INTERVAL = 0.1  # seconds between two looks at a streaming client's connection
+SHUTDOWN_EVENT = {
+    "kind": "shutdown",
+    "status": 503,
+    "code": "server_shutdown",
+    "message": "the server is restarting; the answer was cut, send the request again",
+}
 
 
 def sse(event: str, data: object) -> bytes:
@@ -55,15 +62,26 @@ async def chat(request: web.Request) -> web.StreamResponse:
         }
     )
     events = service.events(plan, request_id)
+    stream = request.app[SHUTDOWN].stream()
     try:
-        await response.prepare(request)
-        if request.transport is not None:
-            # Back-pressure early: a slow reader holds at most this much of ours per stream.
-            request.transport.set_write_buffer_limits(high=WRITE_BUFFER)
-        pump = asyncio.ensure_future(_pump(response, events, request_id))
-        await _until_done_or_gone(request, pump)
+        with stream:
+            await response.prepare(request)
+            if request.transport is not None:
+                # Back-pressure early: a slow reader holds at most this much of ours per stream.
+                request.transport.set_write_buffer_limits(high=WRITE_BUFFER)
+            pump = asyncio.ensure_future(_pump(response, events, request_id))
+            await _until_done_or_gone(request, pump)
     except ConnectionResetError:
         pass  # the client left: closing `events` below closes the upstream call
+    except asyncio.CancelledError:
+        if not stream.cut:
+            raise
+        stream.resume()  # the server is stopping: end the stream with the reason
+        await events.aclose()
+        if response.prepared:
+            with contextlib.suppress(ConnectionResetError):
+                await response.write(sse("error", SHUTDOWN_EVENT | {"request_id": request_id}))
+                await response.write_eof()
     finally:
         await events.aclose()
         service.release(plan)

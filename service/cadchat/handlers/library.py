@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 from aiohttp import web
 
 from cadchat import answers
 from cadchat.errors import NotFound, TooLarge
 from cadchat.inputs import dumps, int_param, text_field
-from cadchat.keys import CATALOG, EXECUTOR, LIBRARY, LISP_TOOLS, METRICS, QUERY_CACHE, SETTINGS
+from cadchat.keys import CATALOG, LISP_TOOLS, METRICS, QUERY_CACHE, SETTINGS
+from cadchat.library.live import reload_library
 from cadchat.web_json import json_object, json_response
 
 MAX_NEED_CHARS = 2000
@@ -23,9 +26,11 @@ async def query(request: web.Request) -> web.Response:
     key = (catalog.generation, requirement)
     cached = app[QUERY_CACHE].get(key)
     if cached is None:
+        started = time.perf_counter()
         answer = answers.query_answer(
             catalog, requirement, threshold=app[SETTINGS].match_threshold, tools=app[LISP_TOOLS]
         )
+        app[METRICS].observe_retrieval("query", time.perf_counter() - started)
         cached = (answer["matched"], dumps(answer).encode())
         app[QUERY_CACHE].put(key, cached)
     app[METRICS].query_outcomes[cached[0]].inc()
@@ -36,7 +41,10 @@ async def search_post(request: web.Request) -> web.Response:
     body = await json_object(request)
     text = text_field(body, "requirement", "query", max_length=MAX_NEED_CHARS)
     limit = int_param(body.get("limit"), "limit", default=request.app[SETTINGS].search_limit, low=1, high=100)
-    return json_response(answers.search_results(request.app[CATALOG], text, limit))
+    started = time.perf_counter()
+    results = answers.search_results(request.app[CATALOG], text, limit)
+    request.app[METRICS].observe_retrieval("search", time.perf_counter() - started)
+    return json_response(results)
 
 
 async def search_get(request: web.Request) -> web.Response:
@@ -48,7 +56,10 @@ async def search_get(request: web.Request) -> web.Response:
         return json_response({"codes": []})
     if len(text) > MAX_NEED_CHARS:
         raise TooLarge(f"'q' is longer than {MAX_NEED_CHARS} characters")
-    return json_response(answers.search_codes(request.app[CATALOG], text, limit))
+    started = time.perf_counter()
+    results = answers.search_codes(request.app[CATALOG], text, limit)
+    request.app[METRICS].observe_retrieval("search", time.perf_counter() - started)
+    return json_response(results)
 
 
 async def list_codes(request: web.Request) -> web.Response:
@@ -70,7 +81,7 @@ async def get_code(request: web.Request) -> web.Response:
 
 async def rebuild(request: web.Request) -> web.Response:
     """The old server rebuilt embeddings here; we reload the libraries and the index."""
-    library = await request.app[LIBRARY].reload(request.app[EXECUTOR])
+    library = await reload_library(request.app)
     return json_response(
         {
             "success": True,

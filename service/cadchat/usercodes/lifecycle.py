@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from cadchat.keys import CATALOG, EXECUTOR, SETTINGS, USER_CODES, USER_CODES_LIST
+from cadchat.keys import CATALOG, EXECUTOR, METRICS, SETTINGS, USER_CODES, USER_CODES_LIST
 from cadchat.usercodes.listing import EncodedList
 from cadchat.usercodes.model import limits_from
 from cadchat.usercodes.store import UserCodeStore
@@ -28,6 +28,7 @@ def install(app: web.Application) -> None:
         limits_from(settings),
         on_put=catalog.put_user_program,
         on_remove=catalog.remove_user_program,
+        on_operation=app[METRICS].observe_store,
     )
     app[USER_CODES_LIST] = EncodedList()
     app.cleanup_ctx.append(user_codes_ctx)

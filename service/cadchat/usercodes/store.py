@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import Executor
@@ -46,6 +47,29 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 USER_CODE_SOURCE = "user_codes"
+OperationObserver = Callable[[str, "BaseException | None"], None]
+
+
+def observed(operation: str) -> Callable[[Callable[..., Awaitable[T]]], Callable[..., Awaitable[T]]]:
+    """Report each call of a store mutation, and the exception it raised (None when it
+    succeeded), to the store's `on_operation` observer (the metrics)."""
+
+    def wrap(method: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+        @functools.wraps(method)
+        async def call(self: UserCodeStore, *args: Any, **kwargs: Any) -> T:
+            try:
+                result = await method(self, *args, **kwargs)
+            except Exception as exc:
+                if self._on_operation is not None:
+                    self._on_operation(operation, exc)
+                raise
+            if self._on_operation is not None:
+                self._on_operation(operation, None)
+            return result
+
+        return call
+
+    return wrap
 
 
 def as_command(code: UserCode) -> Command:
@@ -69,11 +93,13 @@ class UserCodeStore:
         *,
         on_put: Callable[[Command], None] | None = None,
         on_remove: Callable[[int], Any] | None = None,
+        on_operation: OperationObserver | None = None,
     ) -> None:
         self.disk = DiskStore(directory)
         self.limits = limits
         self._on_put = on_put
         self._on_remove = on_remove
+        self._on_operation = on_operation
         self._codes: dict[int, UserCode] = {}
         self._library_usage: dict[str, Counts] = {}
         self._highest = 0
@@ -81,6 +107,7 @@ class UserCodeStore:
         self._code_locks: dict[int, tuple[asyncio.Lock, list[int]]] = {}
         self._shared_files_lock = asyncio.Lock()
         self._reserved = 0  # ids handed to creates still writing
+        self._pending: set[asyncio.Future[Any]] = set()  # shielded mutations still running
         self._executor: Executor | None = None
         self.version = 0  # bumped on every change: response caches key on it
         self.open_report = OpenReport()
@@ -123,6 +150,10 @@ class UserCodeStore:
         self._library_usage = load_library_usage(self.disk.read_json(LIBRARY_USAGE_FILE, {}))
 
     async def close(self) -> None:
+        """Let writes in progress (their requests may be gone) commit, then release the lock."""
+        if self._pending:
+            log.info("user codes: waiting for %d write(s) in progress", len(self._pending))
+            await asyncio.wait(set(self._pending))
         await self._run(self.disk.release)
 
     # -- reads (memory only) -------------------------------------------------------------------
@@ -159,6 +190,7 @@ class UserCodeStore:
 
     # -- mutations -----------------------------------------------------------------------------
 
+    @observed("save")
     async def create(
         self,
         *,
@@ -190,6 +222,7 @@ class UserCodeStore:
             self._commit(code)
             return code
 
+    @observed("update")
     async def update(self, code_id: int, changes: dict[str, Any], *, partial: bool) -> UserCode:
         """PUT (partial=False: command, description and code required) or PATCH."""
         return await self._shielded(self._update, code_id, changes, partial)
@@ -214,6 +247,7 @@ class UserCodeStore:
             self._commit(updated)
             return updated
 
+    @observed("delete")
     async def delete(self, code_id: int) -> UserCode:
         return await self._shielded(self._delete, code_id)
 
@@ -232,6 +266,7 @@ class UserCodeStore:
                 self._on_remove(code_id)
             return current
 
+    @observed("feedback")
     async def record_use(self, code_id: int, success: bool) -> UserCode:
         return await self._shielded(self._record_use, code_id, success)
 
@@ -246,6 +281,7 @@ class UserCodeStore:
             self.version += 1
             return updated
 
+    @observed("feedback")
     async def record_library_use(self, command: Command, success: bool) -> Counts:
         return await self._shielded(self._record_library_use, command.key, success)
 
@@ -305,8 +341,11 @@ class UserCodeStore:
 
     async def _shielded(self, operation: Callable[..., Awaitable[T]], *args: Any) -> T:
         # Once a write has started, finish it and its memory update even if the request is
-        # cancelled: the caller may go, the store stays consistent.
-        return await asyncio.shield(operation(*args))
+        # cancelled: the caller may go, the store stays consistent. close() waits for it.
+        task = asyncio.ensure_future(operation(*args))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+        return await asyncio.shield(task)
 
     async def _run(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         loop = asyncio.get_running_loop()
