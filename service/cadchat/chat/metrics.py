@@ -57,6 +57,11 @@ class ChatMetrics:
         self.breaker = Gauge(
             "cadchat_chat_breaker_state", "Circuit breaker: 0 closed, 1 half-open, 2 open.", registry=registry
         )
+        self.budget = Gauge(
+            "cadchat_chat_budget_tokens",
+            "Daily token budget (CADCHAT_CHAT_DAILY_TOKEN_BUDGET; 0: unlimited).",
+            registry=registry,
+        )
         self.budget_remaining = Gauge(
             "cadchat_chat_budget_remaining_tokens",
             "Tokens left in today's budget (-1: unlimited).",

@@ -102,6 +102,7 @@ class ChatService:
         self.last_error: dict[str, Any] | None = None
         metrics.capacity.set(self.slots.capacity)
         metrics.breaker.set(0)
+        metrics.budget.set(settings.chat_daily_token_budget)
         metrics.in_flight.set_function(lambda: self.slots.in_use)
         metrics.budget_remaining.set_function(
             lambda: -1 if self.budget.remaining is None else self.budget.remaining
