@@ -1,6 +1,6 @@
 """The bundled libraries: size, clean parse, coverage of the eval labels, and retrieval quality.
 
-Quality thresholds guard against regressions of the method (the issue's targets on the
+Quality thresholds guard against regressions of the method (the quality targets on the
 development set; a slightly lower bar on the independent held-out set, see the numbers in
 benchmarks/README.md).
 """
