@@ -76,7 +76,7 @@ def test_inline_shape_stitches_multi_line_code(tmp_path):
     # Truncated in the old file: kept as found, and reported.
     assert codes["HALF"].code == '(defun c:HALF ()\n  (princ "unfinished"'
     [warning] = report.warnings
-    assert warning.line == 8 and "may be incomplete" in warning.message and "unclosed" in warning.message
+    assert warning.line == 8 and "may be incomplete" in warning.message and "never closed" in warning.message
 
 
 def test_inline_shape_written_with_crlf_keeps_inner_crlf(tmp_path):

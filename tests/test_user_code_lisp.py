@@ -30,10 +30,10 @@ def test_command_name(code, name):
         ('(princ "say \\"hi\\" (")', True, None),
         ("(a) ; stray ) in a comment\n", True, None),
         ("(a ;| ) ) |; )", True, None),
-        ("(defun c:A ()\n  (princ)\n", False, "1 unclosed '('"),
-        ("(a))", False, "unexpected ')' at line 1, column 4"),
-        ('(princ "open\n)', False, "unterminated string starting at line 1, column 8"),
-        ("(a ;| never closed", False, "unterminated ;| comment"),
+        ("(defun c:A ()\n  (princ)\n", False, "never closed (1 ')' missing) at line 1, column 1"),
+        ("(a))", False, "')' without a matching '(' at line 1, column 4"),
+        ('(princ "open\n)', False, "string starting here is never closed (missing '\"') at line 1, column 8"),
+        ("(a ;| never closed", False, "block comment is never closed"),
     ],
 )
 def test_balance(code, balanced, fragment):

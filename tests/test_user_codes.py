@@ -238,7 +238,7 @@ async def test_preview_takes_command_from_defun_and_reports_balance(cli):
     ).json()
     assert broken["command"] == "Y"
     assert broken["preview"]["balanced"] is False
-    assert any("unterminated string" in w for w in broken["preview"]["warnings"])
+    assert any("string starting here is never closed" in w for w in broken["preview"]["warnings"])
     assert (await cli.post("/api/user_codes/preview", json={"code": ""})).status == 400
     assert len(cli.app[USER_CODES]) == 0  # preview never stores
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from cadchat.catalog import Catalog
 from cadchat.library.model import Command
+from cadchat.library.tools import BundledLisp, LispSource
 from cadchat.retrieval.index import Hit
 
 NOT_FOUND_REASON = "没有找到与需求匹配的 CAD 命令"
@@ -33,14 +34,42 @@ def code_item(command: Command) -> dict[str, Any]:
     }
 
 
-def code_detail(command: Command) -> dict[str, Any]:
-    """The `code` object of /api/query and /api/codes/<id>."""
-    return {
+def code_detail(command: Command, source: LispSource | None = None) -> dict[str, Any]:
+    """The `code` object of /api/query and /api/codes/<id>; a bundled LISP tool's source comes
+    along as `lisp_code` (the name the client reads code under)."""
+    detail = {
         **code_item(command),
         "final_alias": command.aliases[0] if command.aliases else command.name,
         "is_basic_command": command.type == "basic",
         "file": command.file,
         "date": command.date,
+    }
+    if source is not None:
+        detail["lisp_code"] = source.code
+    return detail
+
+
+def lisp_tool(command: Command, source: LispSource) -> dict[str, Any]:
+    """GET /api/lisp/{name}: a bundled LISP tool's source.
+    `{"name": "LL", "command": "c:LL", "filename": "ll.lsp", "code", "description"}`."""
+    return {
+        "name": command.name,
+        "command": f"c:{command.name}",
+        "filename": source.filename,
+        "code": source.code,
+        "description": command.description,
+    }
+
+
+def lisp_block(command: Command, source: LispSource) -> dict[str, Any]:
+    """The runnable code of an answer, in the shape of the chat answer's `lisp` object."""
+    return {
+        "language": "autolisp",
+        "code": source.code,
+        "command": f"c:{command.name}",
+        "name": command.name,
+        "commands": [f"c:{name}" for name in source.commands],
+        "filename": source.filename,
     }
 
 
@@ -54,8 +83,17 @@ def _rag_item(hit: Hit[Command]) -> dict[str, Any]:
     }
 
 
-def query_answer(catalog: Catalog, requirement: str, *, threshold: float, limit: int = 5) -> dict[str, Any]:
-    """POST /api/query: the best command for a need, with the runners-up as rag_results."""
+def query_answer(
+    catalog: Catalog,
+    requirement: str,
+    *,
+    threshold: float,
+    limit: int = 5,
+    tools: BundledLisp | None = None,
+) -> dict[str, Any]:
+    """POST /api/query: the best command for a need, with the runners-up as rag_results. A bundled
+    LISP tool's answer carries its source (`result.lisp`, `result.code.lisp_code`): the client
+    runs the code instead of loading a file the user does not have."""
     hits = catalog.search(requirement, limit)
     if not hits or hits[0].similarity < threshold:
         return {
@@ -71,18 +109,20 @@ def query_answer(catalog: Catalog, requirement: str, *, threshold: float, limit:
     command = best.entry
     title = command.description.split("：", 1)[0] if "：" in command.description else ""
     shown = f"{command.name}（{title}）" if title and len(title) <= 12 else command.name
-    return {
-        "requirement": requirement,
-        "matched": True,
-        "result": {
-            "code": code_detail(command),
-            "confidence": best.similarity,
-            "reason": f"离线检索最匹配的命令是 {shown}，相似度 {best.similarity:.2f}",
-            "llm_used": False,
-            "is_basic_command": command.type == "basic",
-            "rag_results": [_rag_item(h) for h in hits],
-        },
+    source = tools.for_command(command) if tools is not None else None
+    reason = f"离线检索最匹配的命令是 {shown}，相似度 {best.similarity:.2f}"
+    result: dict[str, Any] = {
+        "code": code_detail(command, source),
+        "confidence": best.similarity,
+        "reason": reason,
+        "llm_used": False,
+        "is_basic_command": command.type == "basic",
+        "rag_results": [_rag_item(h) for h in hits],
     }
+    if source is not None:
+        result["reason"] = f"{reason}；附带 {source.filename} 的源代码，加载后输入 {command.name} 运行"
+        result["lisp"] = lisp_block(command, source)
+    return {"requirement": requirement, "matched": True, "result": result}
 
 
 def search_results(catalog: Catalog, text: str, limit: int) -> dict[str, Any]:

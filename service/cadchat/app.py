@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -12,8 +13,19 @@ from aiohttp import web
 from cadchat.catalog import Catalog
 from cadchat.chat.setup import chat_ctx
 from cadchat.config import BUNDLED_LIBRARY_NAMES, LEGACY_LIBRARY_NAMES, Settings, bundled_library_dir
-from cadchat.keys import CATALOG, EXECUTOR, LIBRARY, METRICS, QUERY_CACHE, SETTINGS, STARTED_AT, WATCHER
+from cadchat.keys import (
+    CATALOG,
+    EXECUTOR,
+    LIBRARY,
+    LISP_TOOLS,
+    METRICS,
+    QUERY_CACHE,
+    SETTINGS,
+    STARTED_AT,
+    WATCHER,
+)
 from cadchat.library.store import LibrarySources, LibraryStore
+from cadchat.library.tools import bundled_lisp, bundled_lisp_dir
 from cadchat.library.watcher import LibraryWatcher
 from cadchat.lru import LRU
 from cadchat.metrics import Metrics
@@ -76,6 +88,14 @@ async def _library_ctx(app: web.Application) -> AsyncIterator[None]:
         await app[WATCHER].stop()
 
 
+async def _lisp_tools_ctx(app: web.Application) -> AsyncIterator[None]:
+    # The bundled LISP tools' sources: read once, off the event loop; answers look them up.
+    loop = asyncio.get_running_loop()
+    app[LISP_TOOLS] = await loop.run_in_executor(app[EXECUTOR], bundled_lisp, bundled_lisp_dir())
+    log.info("bundled LISP tools: %d source files", len(app[LISP_TOOLS]))
+    yield
+
+
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[observe])
     app[SETTINGS] = settings
@@ -86,7 +106,7 @@ def create_app(settings: Settings) -> web.Application:
     app[QUERY_CACHE] = LRU(settings.query_cache_size)
     app[METRICS].user_programs.set_function(lambda: len(app[CATALOG].user_programs))
     # Order matters: user codes join the catalog after the library loads; chat uses both.
-    app.cleanup_ctx.extend([_executor_ctx, _library_ctx])
+    app.cleanup_ctx.extend([_executor_ctx, _library_ctx, _lisp_tools_ctx])
     install_user_codes(app)
     app.cleanup_ctx.append(chat_ctx)
     setup_routes(app)

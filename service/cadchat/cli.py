@@ -1,8 +1,9 @@
-"""`cadchat serve | check-library` (and `python -m cadchat`)."""
+"""`cadchat serve | check-library | lisp-check | import-legacy` (and `python -m cadchat`)."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from collections.abc import Sequence
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from cadchat import __version__
 from cadchat.config import ConfigError, load_settings
-from cadchat.library.parser import parse_file
+from cadchat.library.parser import decode, parse_file
 from cadchat.usercodes.disk import StoreLocked
 
 log = logging.getLogger("cadchat")
@@ -29,6 +30,17 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check-library", help="parse command-library files and report problems")
     check.add_argument("files", nargs="+", type=Path)
     check.add_argument("--quiet", "-q", action="store_true", help="problems only, not every command")
+
+    lisp = commands.add_parser("lisp-check", help="check AutoLISP files without running them")
+    lisp.add_argument("files", nargs="+", type=Path)
+    lisp.add_argument("--json", action="store_true", help="one JSON document with every file's report")
+    lisp.add_argument(
+        "--library",
+        action="append",
+        type=Path,
+        default=[],
+        help='command-library file whose names (command "X") may call; default: the bundled ones',
+    )
 
     legacy = commands.add_parser("import-legacy", help="import a legacy user_codes.txt store (idempotent)")
     legacy.add_argument("path", type=Path, help="the legacy user_codes.txt, or the folder holding it")
@@ -57,6 +69,63 @@ def check_library(files: Sequence[Path], quiet: bool = False, out=None) -> int:
             file=out,
         )
         failed = failed or errors > 0
+    return 1 if failed else 0
+
+
+def read_lisp_file(path: Path) -> tuple[str, str]:
+    """Text and encoding of a .lsp file, decoded as the library loader does (UTF-8, else GBK /
+    GB 18030), with Windows-1251 for Cyrillic files that are neither. Raises OSError."""
+    data = path.read_bytes()
+    try:
+        return decode(data)
+    except UnicodeDecodeError:
+        return data.decode("cp1251"), "cp1251"
+
+
+def _library_commands(files: Sequence[Path]) -> set[str]:
+    if not files:
+        bundled = Path(__file__).parent / "data"
+        files = sorted(bundled.glob("*.txt"))
+    names: set[str] = set()
+    for path in files:
+        for command in parse_file(path).commands:
+            names.add(command.key)
+            names.update(a.upper() for a in command.aliases)
+    return names
+
+
+def lisp_check(
+    files: Sequence[Path], *, as_json: bool = False, library: Sequence[Path] = (), out=None
+) -> int:
+    """Check each file; print problems (or JSON); 1 if any file has errors, 2 if one is unreadable."""
+    from cadchat.autolisp.checker import check
+
+    out = out or sys.stdout
+    known = _library_commands(library)
+    reports = []
+    failed = False
+    for path in files:
+        try:
+            text, encoding = read_lisp_file(path)
+        except OSError as exc:
+            print(f"cadchat: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
+            return 2
+        report = check(text, known_commands=known)
+        failed = failed or not report.ok
+        if as_json:
+            reports.append({"file": str(path), "encoding": encoding, **report.to_json()})
+            continue
+        for problem in report.problems:
+            print(f"{path}:{problem}", file=out)
+        verdict = "ok" if report.ok else "ERRORS"
+        commands = ", ".join(report.commands) or "none"
+        print(
+            f"{path}: {verdict}: {len(report.errors)} errors, {len(report.warnings)} warnings; "
+            f"commands: {commands} ({encoding})",
+            file=out,
+        )
+    if as_json:
+        print(json.dumps(reports, ensure_ascii=False, indent=1), file=out)
     return 1 if failed else 0
 
 
@@ -107,6 +176,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return serve(args)
         if args.command == "check-library":
             return check_library(args.files, args.quiet)
+        if args.command == "lisp-check":
+            return lisp_check(args.files, as_json=args.json, library=args.library)
         if args.command == "import-legacy":
             return import_legacy(args)
     except (ConfigError, StoreLocked) as exc:

@@ -79,6 +79,8 @@ class Settings:
     chat_breaker_failures: int = 5
     chat_breaker_cooldown: float = 30.0
     chat_context_commands: int = 6
+    chat_lisp_repair: bool = True
+    chat_lisp_repair_timeout: float = 60.0
     chat_max_output_tokens: int = 1500
     chat_dense_retrieval: bool = False
     chat_embedding_model: str = "text-embedding-v4"
@@ -214,6 +216,8 @@ ENVIRONMENT: dict[str, tuple[tuple[str, ...], Callable[[str], Any]]] = {
     "chat_cache_size": (("CADCHAT_CHAT_CACHE_SIZE",), _int_range(0, 1_000_000)),
     "chat_cache_ttl": (("CADCHAT_CHAT_CACHE_TTL",), _float_range(0.0, 86400.0 * 7)),
     "chat_daily_token_budget": (("CADCHAT_CHAT_DAILY_TOKEN_BUDGET",), _int_range(0, 10**12)),
+    "chat_lisp_repair": (("CADCHAT_CHAT_LISP_REPAIR",), _bool),
+    "chat_lisp_repair_timeout": (("CADCHAT_CHAT_LISP_REPAIR_TIMEOUT",), _float_range(0.1, 600.0)),
     "chat_breaker_failures": (("CADCHAT_CHAT_BREAKER_FAILURES",), _int_range(1, 10_000)),
     "chat_breaker_cooldown": (("CADCHAT_CHAT_BREAKER_COOLDOWN",), _float_range(0.1, 86400.0)),
     "chat_context_commands": (("CADCHAT_CHAT_CONTEXT_COMMANDS",), _int_range(1, 50)),

@@ -23,6 +23,8 @@ METRICS = web.AppKey["Metrics"]("metrics")
 LIBRARY = web.AppKey["LibraryStore"]("library")
 WATCHER = web.AppKey["LibraryWatcher"]("watcher")
 CATALOG = web.AppKey["Catalog"]("catalog")
+# The bundled LISP tools' source files, read at start-up.
+LISP_TOOLS = web.AppKey["BundledLisp"]("lisp_tools")
 QUERY_CACHE = web.AppKey["LRU[tuple[tuple[int, int], str], tuple[bool, bytes]]"]("query_cache")
 
 # User code storage, and the pre-encoded /api/user_codes/list body.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from prometheus_client.aiohttp import make_aiohttp_handler
 
-from cadchat.handlers import chat, codes_v1, library, status, user_codes
+from cadchat.handlers import chat, codes_v1, library, lisp, lisp_tools, status, user_codes
 from cadchat.keys import METRICS
 
 
@@ -21,6 +21,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/api/codes", library.list_codes)
     app.router.add_get(r"/api/codes/{id:[0-9]{1,18}}", library.get_code)
     app.router.add_post("/api/rebuild_embeddings", library.rebuild)
+    app.router.add_get("/api/lisp/{name}", lisp_tools.get_tool)
 
     # user code storage
     app.router.add_post("/api/user_codes/save", user_codes.save)
@@ -39,6 +40,8 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_put("/v1/codes/{id}", codes_v1.replace)
     app.router.add_patch("/v1/codes/{id}", codes_v1.patch)
     app.router.add_delete("/v1/codes/{id}", codes_v1.delete)
+    # AutoLISP
+    app.router.add_post("/api/lisp/check", lisp.check)
     # chat
     app.router.add_post("/api/chat", chat.chat)
 

@@ -11,6 +11,9 @@ consumed one request at a time, so a test says "the next call gets a 429, the on
     fake.fault("hang_before_first")      # accept, then send nothing (first-token timeout)
     fake.fault("hang_mid_stream")        # a few tokens, then nothing (total/idle timeout)
 
+`say(*replies)` queues the next answers (one per generation/app request, then `reply` again);
+`MISTAKES` holds replies with the AutoLISP mistakes models typically make, and `FIXED` the same
+program written correctly, e.g. `fake.say(MISTAKES["let"], FIXED)` for a repair round.
 `token_delay` spaces streamed tokens; `tokens` sets how many the reply is cut into. Every request
 is recorded in `requests` (path, headers, JSON body); `streams_started/completed/aborted` count
 streams, `aborted` being those whose client went away before the last token.
@@ -58,6 +61,48 @@ DEFAULT_REPLY = (
 )
 
 
+def _answer(code: str, intro: str = "下面的程序按圆心和半径画圆并标注半径：") -> str:
+    return f"{intro}\n\n```lisp\n{code}\n```\n加载后在命令行输入 QCIRCLE 运行。"
+
+
+FIXED_CODE = """(defun c:QCIRCLE (/ pt r)
+  (setq pt (getpoint "\\n圆心: "))
+  (setq r (getdist pt "\\n半径: "))
+  (command "_.CIRCLE" pt r)
+  (princ (strcat "\\n半径 " (rtos r 2 2)))
+  (princ)
+)"""
+FIXED = _answer(FIXED_CODE, "修正后的程序：")
+
+# Replies with the mistakes models make in AutoLISP (each one the checker reports as an error).
+MISTAKES = {
+    # Common Lisp `let` instead of locals after / in the defun
+    "let": _answer(
+        FIXED_CODE.replace("(/ pt r)", "()").replace(
+            '(setq pt (getpoint "\\n圆心: "))', '(let ((pt (getpoint "\\n圆心: ")))'
+        )
+    ),
+    # one ')' short
+    "unbalanced": _answer(FIXED_CODE[:-2]),
+    # a misspelled built-in
+    "typo": _answer(FIXED_CODE.replace("getpoint", "getpiont")),
+    # ActiveX without (vl-load-com)
+    "activex": _answer(
+        FIXED_CODE.replace(
+            '(command "_.CIRCLE" pt r)',
+            "(vla-AddCircle (vla-get-ModelSpace (vla-get-ActiveDocument (vlax-get-acad-object)))"
+            " (vlax-3d-point pt) r)",
+        )
+    ),
+    # an old version left in a block comment and the command written in upper case
+    "block_comment_upper": (
+        '保留了旧版本供参考：\n\n```lisp\n;| 旧版本\n(defun c:OLDCIRCLE (/ pt\n  (command "_.CIRCLE"\n|;\n'
+        + FIXED_CODE.replace("defun", "DEFUN").replace("setq", "SETQ")
+        + "\n```\n"
+    ),
+}
+
+
 @dataclass
 class Fault:
     kind: str  # "status" | "midstream_error" | "malformed_sse" | "hang_before_first" | "hang_mid_stream"
@@ -74,6 +119,7 @@ class FakeDashScope:
     latency: float = 0.0  # seconds before any answer (plain and stream)
     dimension_default: int = 1024
     faults: deque[Fault] = field(default_factory=deque)
+    replies: deque[str] = field(default_factory=deque)
     requests: list[dict[str, Any]] = field(default_factory=list)
     record: bool = True
     streams_started: int = 0
@@ -87,6 +133,10 @@ class FakeDashScope:
     def fail(self, status: int, *, times: int = 1, retry_after: str | None = None) -> None:
         for _ in range(times):
             self.faults.append(Fault("status", status, retry_after))
+
+    def say(self, *replies: str) -> None:
+        """The next requests' answers, in order (then `reply` again)."""
+        self.replies.extend(replies)
 
     def fault(self, kind: str, *, times: int = 1) -> None:
         for _ in range(times):
@@ -234,11 +284,10 @@ class FakeDashScope:
         self, request: web.Request, fault: Fault | None, envelope, incremental: bool
     ) -> web.StreamResponse:
         rid = str(uuid.uuid4())
-        pieces = self._pieces(self.reply)
+        reply = self.replies.popleft() if self.replies else self.reply
+        pieces = self._pieces(reply)
         if request.headers.get("X-DashScope-SSE", "").lower() != "enable":
-            return web.json_response(
-                envelope(self.reply, "stop", len(pieces), rid), headers={"x-request-id": rid}
-            )
+            return web.json_response(envelope(reply, "stop", len(pieces), rid), headers={"x-request-id": rid})
         response = web.StreamResponse(
             headers={"Content-Type": "text/event-stream;charset=UTF-8", "x-request-id": rid}
         )

@@ -12,7 +12,7 @@ from cadchat.chat.guards import (
     backoff_delay,
     client_address,
 )
-from cadchat.chat.lisp import extract_lisp, paren_depth
+from cadchat.chat.lisp import extract_lisp
 from cadchat.chat.model import ContextItem, Turn
 from cadchat.chat.prompt import OFFLINE_MARK, build_prompt, offline_answer
 from cadchat.chat.service import parse_request
@@ -53,7 +53,7 @@ def test_extracts_a_bare_defun_and_reports_unbalanced_code():
 def test_no_code_means_none_and_other_languages_are_ignored():
     assert extract_lisp("用 TRIM 命令即可。") is None
     assert extract_lisp("```python\nprint(1)\n```") is None
-    assert paren_depth('(a ; comment (\n "x)" )') == 0
+    assert extract_lisp('```lisp\n(a ; comment (\n "x)" )\n```').balanced
 
 
 # --- prompts -------------------------------------------------------------------------------------

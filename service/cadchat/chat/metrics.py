@@ -70,6 +70,23 @@ class ChatMetrics:
             "Streamed chats whose client left before the end.",
             registry=registry,
         )
+        self.lisp_checked = Counter(
+            "cadchat_chat_lisp_checked",
+            "Answers whose AutoLISP code the checker read.",
+            registry=registry,
+        )
+        self.lisp_errors = Counter(
+            "cadchat_chat_lisp_errors",
+            "Answers whose AutoLISP code had errors (before any repair).",
+            registry=registry,
+        )
+        self.lisp_repairs = Counter(
+            "cadchat_chat_lisp_repairs",
+            "Repair rounds asked of the model for code with errors, by result: tried (every round), "
+            "succeeded (the repaired code has no errors).",
+            ["result"],
+            registry=registry,
+        )
         self.embeddings = Counter(
             "cadchat_chat_embeddings",
             "Texts embedded for dense retrieval, by source (api or cache).",

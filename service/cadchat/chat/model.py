@@ -40,7 +40,7 @@ class ContextItem:
 
     command: Command
     similarity: float
-    code: str | None = None  # the stored code of a user program, when the store has it
+    code: str | None = None  # a user program's stored code, or a bundled LISP tool's source
 
     def reference(self) -> dict[str, Any]:
         return {

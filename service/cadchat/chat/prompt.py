@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from cadchat.chat.model import ContextItem, Prompt, Turn
 
+_BACKTICKS = re.compile(r"`{3,}")
 MAX_CODE_CHARS = 4000  # one user program's code in the context
 MAX_CONTEXT_CHARS = 12000
 OFFLINE_MARK = "【离线模式：未调用大模型，以下内容来自命令库检索】"
@@ -30,12 +32,23 @@ INSTRUCTIONS = {
 
 def _how_to_run(item: ContextItem) -> str:
     command = item.command
+    if command.type == "lisp" and item.code:
+        name = command.name
+        return f"加载随附的 LISP 源代码 {command.file}（服务器 /api/lisp/{name} 可取）后输入 {name}"
     if command.type == "lisp" and command.file:
         return f'先加载 {command.file}（(load "{command.file}")），再输入 {command.name}'
     if command.type == "user_program":
         return f"加载你保存的程序后输入 {command.name}"
     alias = f"（别名 {command.alias}）" if command.aliases else ""
     return f"在命令行输入 {command.name}{alias}"
+
+
+def fenced_lisp(code: str) -> str:
+    """Code as a ```lisp block whose fence is longer than any run of backticks inside it, so a
+    stored code that itself holds a fence cannot end the block early."""
+    longest = max((len(run) for run in _BACKTICKS.findall(code)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}lisp\n{code.rstrip()}\n{fence}"
 
 
 def context_block(items: Sequence[ContextItem]) -> str:
@@ -49,10 +62,13 @@ def context_block(items: Sequence[ContextItem]) -> str:
             f"{number}. {c.name} [{kind}，相关度 {item.similarity:.2f}]：{c.description}；"
             f"运行：{_how_to_run(item)}"
         )
-        if item.code and used < MAX_CONTEXT_CHARS:
+        if item.code and c.type == "lisp" and len(item.code) > MAX_CODE_CHARS:
+            # a bundled tool is complete or absent: a cut program would be copied cut
+            lines.append(f"   {c.name} 的源代码较长（{len(item.code)} 字符），未列出；它可直接加载运行。")
+        elif item.code and used < MAX_CONTEXT_CHARS:
             code = item.code[:MAX_CODE_CHARS]
             used += len(code)
-            lines.append(f"   {c.name} 的代码：\n```lisp\n{code.rstrip()}\n```")
+            lines.append(f"   {c.name} 的代码：\n{fenced_lisp(code)}")
     if not items:
         lines.append("（命令库中没有找到相关命令）")
     return "\n".join(lines)
@@ -91,8 +107,8 @@ def app_prompt(prompt: Prompt) -> str:
 
 
 def offline_answer(prompt: Prompt, *, reason: str = "") -> str:
-    """A deterministic answer from retrieval alone: the best commands with how to run them, and a
-    matching user program's stored code."""
+    """A deterministic answer from retrieval alone: the best commands with how to run them, and
+    the code of the best match that has some (a user program, or a bundled LISP tool)."""
     items = prompt.context
     head = OFFLINE_MARK + (f"（{reason}）" if reason else "")
     if not items:
@@ -110,8 +126,17 @@ def offline_answer(prompt: Prompt, *, reason: str = "") -> str:
         )
     with_code = next((i for i in items if i.code), None)
     if with_code is not None:
-        lines.append(f"\n你保存的程序 {with_code.command.name} 与需求匹配，代码如下：")
-        lines.append(f"```lisp\n{with_code.code.rstrip()}\n```")
+        c = with_code.command
+        code = with_code.code
+        if c.type == "lisp":
+            lines.append(f"\n命令库自带的 LISP 工具 {c.name}（{c.file}）与需求匹配，源代码如下：")
+        else:
+            lines.append(f"\n你保存的程序 {c.name} 与需求匹配，代码如下：")
+        if c.type == "user_program" and len(code) > MAX_CODE_CHARS:
+            # a user's stored code: the answer shows what the context may hold, no more
+            code = code[:MAX_CODE_CHARS]
+            lines.append(f"（代码较长，这里只显示前 {MAX_CODE_CHARS} 个字符；完整代码在“我的代码”中。）")
+        lines.append(fenced_lisp(code))
         lines.append(f"加载后在命令行输入 {with_code.command.name} 运行。")
     elif prompt.mode == "lisp":
         lines.append("\n离线模式不生成新的 AutoLISP 代码；配置 DashScope 后可以得到按需求编写的程序。")

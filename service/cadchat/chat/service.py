@@ -3,7 +3,9 @@
 `plan()` decides, before any response is started, who answers: the remote provider (holding one
 of the capped upstream slots), the answer cache, or the offline provider (by configuration, or
 `degraded` because the budget is spent / the breaker is open). A full upstream cap raises a 503.
-`answer()` then produces the JSON answer, `events()` the same answer as SSE events. Upstream
+`answer()` then produces the JSON answer, `events()` the same answer as SSE events. The AutoLISP
+of every answer is checked; code with errors from the model gets one repair round (`repair`):
+the JSON answer carries the better code, a stream sends it after `final` as a `lisp` event. Upstream
 failures before the first streamed byte are retried (429/5xx, jittered backoff) and then answered
 offline, flagged `degraded`; a failure after it ends the stream with an `error` event.
 """
@@ -19,10 +21,11 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from cadchat.autolisp.extract import LispCode
 from cadchat.catalog import Catalog
+from cadchat.chat import repair
 from cadchat.chat.aio import within
 from cadchat.chat.guards import CircuitBreaker, RateLimiter, Slots, TokenBudget, TTLCache, backoff_delay
-from cadchat.chat.lisp import extract_lisp
 from cadchat.chat.metrics import BREAKER_VALUES, ChatMetrics
 from cadchat.chat.model import (
     MODES,
@@ -150,7 +153,7 @@ class ChatService:
             if hit.similarity < floor:
                 continue
             code = None
-            if hit.entry.type == "user_program" and hit.similarity >= settings.match_threshold:
+            if hit.entry.type in ("user_program", "lisp") and hit.similarity >= settings.match_threshold:
                 code = self.code_of(hit.entry)
             items.append(ContextItem(hit.entry, hit.similarity, code))
         return items
@@ -212,8 +215,8 @@ class ChatService:
         provider: Provider,
         degraded_reason: str | None,
         error: UpstreamError | None = None,
+        lisp: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        lisp = extract_lisp(completion.text)
         return {
             "success": True,
             "request_id": request_id,
@@ -225,7 +228,7 @@ class ChatService:
             "degraded_reason": degraded_reason,
             "cached": False,
             "text": completion.text,
-            "lisp": lisp.as_dict() if lisp else None,
+            "lisp": lisp,
             "references": [item.reference() for item in plan.prompt.context],
             "usage": completion.usage.as_dict(),
             "upstream_request_id": completion.request_id or None,
@@ -234,6 +237,65 @@ class ChatService:
             "elapsed_ms": round((time.perf_counter() - plan.started) * 1000, 1),
             "upstream_ms": round(plan.upstream_seconds * 1000, 1),
         }
+
+    # --- the AutoLISP of an answer: checked, and repaired once when it has errors ----------------
+
+    async def _check(self, text: str) -> LispCode | None:
+        """The answer's code, checked off the event loop (answers are up to max_tokens long and
+        offline answers carry users' stored code)."""
+        known = self.catalog.command_names()
+        code = await asyncio.to_thread(repair.check_answer, text, known)
+        if code is not None:
+            self.metrics.lisp_checked.inc()
+            if not code.ok:
+                self.metrics.lisp_errors.inc()
+        return code
+
+    def _wants_repair(self, provider: Provider, code: LispCode | None) -> bool:
+        return (
+            code is not None
+            and not code.ok
+            and provider.remote
+            and self.settings.chat_lisp_repair
+            and not self.budget.exhausted
+        )
+
+    async def _repair(
+        self, plan: Plan, provider: Provider, text: str, code: LispCode, request_id: str
+    ) -> tuple[dict[str, Any], str, Usage]:
+        """One repair round (own timeout, tokens counted in the budget). Returns the `lisp`
+        payload of the better code, the answer text with the code replaced when the repair won,
+        and the tokens the round spent."""
+        self.metrics.lisp_repairs.labels("tried").inc()
+        started = time.perf_counter()
+        try:
+            completion = await within(
+                provider.complete(repair.repair_prompt(plan.prompt, text, code)),
+                self.settings.chat_lisp_repair_timeout,
+            )
+        except (TimeoutError, UpstreamError) as exc:
+            kind = exc.kind if isinstance(exc, UpstreamError) else "timeout"
+            self.metrics.upstream.labels(provider.name, kind).inc()
+            log.info(
+                "chat %s: AutoLISP repair round failed (%s); answering the original code", request_id, kind
+            )
+            return repair.payload(code, repair_failed=kind), text, Usage()
+        finally:
+            plan.upstream_seconds += time.perf_counter() - started
+        self.metrics.upstream.labels(provider.name, "ok").inc()
+        self._spend(provider, completion.usage)
+        fixed = await asyncio.to_thread(repair.check_answer, completion.text, self.catalog.command_names())
+        if not repair.better(code, fixed):
+            return repair.payload(code), text, completion.usage
+        assert fixed is not None
+        if fixed.ok:
+            self.metrics.lisp_repairs.labels("succeeded").inc()
+        original = [p.as_dict() for p in code.report.problems]
+        return (
+            repair.payload(fixed, repaired=True, original_problems=original),
+            text.replace(code.code, fixed.code, 1),
+            completion.usage,
+        )
 
     def _count(self, provider: str, request: ChatRequest, outcome: str) -> None:
         self.metrics.requests.labels(provider, request.mode, str(request.stream).lower(), outcome).inc()
@@ -313,7 +375,12 @@ class ChatService:
                 completion = await self.offline.complete(plan.prompt)
                 self._count("offline", request, "degraded" if plan.degraded_reason else "offline")
                 return self._result(
-                    plan, request_id, completion, provider=self.offline, degraded_reason=plan.degraded_reason
+                    plan,
+                    request_id,
+                    completion,
+                    provider=self.offline,
+                    degraded_reason=plan.degraded_reason,
+                    lisp=repair.payload(await self._check(completion.text)),
                 )
             provider = plan.provider
             deadline = self._deadline()
@@ -329,8 +396,22 @@ class ChatService:
                 else:
                     plan.upstream_seconds += time.perf_counter() - started
                     self._succeeded(provider, completion.usage, time.perf_counter() - started)
+                    code = await self._check(completion.text)
+                    lisp = repair.payload(code)
+                    if self._wants_repair(provider, code):
+                        assert code is not None
+                        lisp, text, extra = await self._repair(
+                            plan, provider, completion.text, code, request_id
+                        )
+                        usage = Usage(
+                            completion.usage.input_tokens + extra.input_tokens,
+                            completion.usage.output_tokens + extra.output_tokens,
+                        )
+                        completion = Completion(
+                            text, usage, completion.request_id, completion.finish_reason, completion.model
+                        )
                     result = self._result(
-                        plan, request_id, completion, provider=provider, degraded_reason=None
+                        plan, request_id, completion, provider=provider, degraded_reason=None, lisp=lisp
                     )
                     if plan.cache_key:
                         self.cache.put(plan.cache_key, result)
@@ -350,6 +431,7 @@ class ChatService:
                     provider=self.offline,
                     degraded_reason=f"upstream {error.kind}",
                     error=error,
+                    lisp=repair.payload(await self._check(completion.text)),
                 )
         finally:
             self.release(plan)
@@ -378,10 +460,17 @@ class ChatService:
                 parts.append(chunk.delta)
                 yield "delta", {"text": chunk.delta}
         completion = Completion(text="".join(parts))
+        lisp = repair.payload(await self._check(completion.text))
         yield (
             "final",
             self._result(
-                plan, request_id, completion, provider=self.offline, degraded_reason=reason, error=error
+                plan,
+                request_id,
+                completion,
+                provider=self.offline,
+                degraded_reason=reason,
+                error=error,
+                lisp=lisp,
             ),
         )
 
@@ -430,10 +519,19 @@ class ChatService:
                 completion = Completion(
                     "".join(parts), usage or Usage(), last.request_id, finish, last.model or provider.model
                 )
+                code = await self._check(completion.text)
+                wants_repair = self._wants_repair(provider, code)
+                lisp = repair.payload(code, repair_pending=True) if wants_repair else repair.payload(code)
                 yield (
                     "final",
-                    self._result(plan, request_id, completion, provider=provider, degraded_reason=None),
+                    self._result(
+                        plan, request_id, completion, provider=provider, degraded_reason=None, lisp=lisp
+                    ),
                 )
+                if wants_repair:  # after the stream: the better code as a last `lisp` event
+                    assert code is not None
+                    lisp, _, extra = await self._repair(plan, provider, completion.text, code, request_id)
+                    yield "lisp", {"request_id": request_id, "lisp": lisp, "usage": extra.as_dict()}
                 return
             except UpstreamError as error:
                 verdict = True
@@ -462,6 +560,7 @@ class ChatService:
                         provider=provider,
                         degraded_reason=f"upstream {error.kind} mid-stream",
                         error=error,
+                        lisp=repair.payload(await self._check(completion.text)),
                     ),
                 )
                 return

@@ -17,7 +17,7 @@ from cadchat.chat.metrics import ChatMetrics
 from cadchat.chat.providers import BailianProvider, ConnectTimeoutConnector, DashScopeProvider, Provider
 from cadchat.chat.service import ChatService
 from cadchat.config import Settings
-from cadchat.keys import CATALOG, CHAT, EXECUTOR, METRICS, SETTINGS, USER_CODES
+from cadchat.keys import CATALOG, CHAT, EXECUTOR, LISP_TOOLS, METRICS, SETTINGS, USER_CODES
 from cadchat.library.model import Command
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,12 @@ READ_BUFFER = 4 * 1024  # upstream read buffer per connection (SSE chunks are ~0
 
 
 def stored_code(app: web.Application, command: Command) -> str | None:
-    """The code the user-code store holds for a user program, when the store is there."""
+    """The code behind a command: a bundled LISP tool's source, or what the user-code store holds
+    for a user program (when the store is there)."""
+    if command.type == "lisp":
+        tools = app.get(LISP_TOOLS)
+        source = tools.for_command(command) if tools is not None else None
+        return source.code if source is not None else None
     store = app.get(USER_CODES)
     if store is None or not isinstance(command.id, int):
         return None

@@ -7,7 +7,7 @@ from aiohttp import web
 from cadchat import answers
 from cadchat.errors import NotFound, TooLarge
 from cadchat.inputs import dumps, int_param, text_field
-from cadchat.keys import CATALOG, EXECUTOR, LIBRARY, METRICS, QUERY_CACHE, SETTINGS
+from cadchat.keys import CATALOG, EXECUTOR, LIBRARY, LISP_TOOLS, METRICS, QUERY_CACHE, SETTINGS
 from cadchat.web_json import json_object, json_response
 
 MAX_NEED_CHARS = 2000
@@ -23,7 +23,9 @@ async def query(request: web.Request) -> web.Response:
     key = (catalog.generation, requirement)
     cached = app[QUERY_CACHE].get(key)
     if cached is None:
-        answer = answers.query_answer(catalog, requirement, threshold=app[SETTINGS].match_threshold)
+        answer = answers.query_answer(
+            catalog, requirement, threshold=app[SETTINGS].match_threshold, tools=app[LISP_TOOLS]
+        )
         cached = (answer["matched"], dumps(answer).encode())
         app[QUERY_CACHE].put(key, cached)
     app[METRICS].query_outcomes[cached[0]].inc()
@@ -63,7 +65,7 @@ async def get_code(request: web.Request) -> web.Response:
     command = None if raw != str(code_id) else answers.find_code(request.app[CATALOG], code_id)
     if command is None:
         raise NotFound(f"code {raw} not found")
-    return json_response({"code": answers.code_detail(command)})
+    return json_response({"code": answers.code_detail(command, request.app[LISP_TOOLS].for_command(command))})
 
 
 async def rebuild(request: web.Request) -> web.Response:

@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from cadchat.autolisp.checker import check
 from cadchat.errors import InvalidInput, NotFound, TooLarge
 from cadchat.inputs import int_param
 from cadchat.keys import CATALOG, EXECUTOR, USER_CODES, USER_CODES_LIST
@@ -50,6 +51,15 @@ async def derived_command(request: web.Request, body: dict[str, Any], code: Any)
     return given
 
 
+async def lisp_report(request: web.Request, code: str) -> dict[str, Any]:
+    """The AutoLISP checker's report on a stored code: `{"ok", "problems", "commands"}`.
+    Informational: a code with errors is still the user's code and is kept."""
+    known = request.app[CATALOG].command_names()
+    loop = asyncio.get_running_loop()
+    report = await loop.run_in_executor(request.app[EXECUTOR], lambda: check(code, known_commands=known))
+    return report.to_json()
+
+
 async def save(request: web.Request) -> web.Response:
     body = await json_object(request)
     code = await store_of(request).create(
@@ -58,7 +68,14 @@ async def save(request: web.Request) -> web.Response:
         code=body.get("code"),
         tags=body.get("tags"),
     )
-    return json_response({"success": True, "code_id": code.id, "message": f"代码已保存（编号 {code.id}）"})
+    return json_response(
+        {
+            "success": True,
+            "code_id": code.id,
+            "message": f"代码已保存（编号 {code.id}）",
+            "lisp": await lisp_report(request, code.code),
+        }
+    )
 
 
 async def list_codes(request: web.Request) -> web.Response:
@@ -90,7 +107,8 @@ async def preview(request: web.Request) -> web.Response:
     )
     # A pure-Python scan of up to the code-size limit: run it where it cannot stall other requests.
     loop = asyncio.get_running_loop()
-    shown = await loop.run_in_executor(request.app[EXECUTOR], lisp.preview, code, command, description)
+    known = request.app[CATALOG].command_names()
+    shown = await loop.run_in_executor(request.app[EXECUTOR], lisp.preview, code, command, description, known)
     return json_response(
         {"success": True, "command": shown["command"], "description": description, "preview": shown}
     )
@@ -107,7 +125,14 @@ async def submit_code(request: web.Request) -> web.Response:
         origin="submit_code",
         require_description=False,
     )
-    return json_response({"success": True, "code_id": saved.id, "command": saved.command})
+    return json_response(
+        {
+            "success": True,
+            "code_id": saved.id,
+            "command": saved.command,
+            "lisp": await lisp_report(request, saved.code),
+        }
+    )
 
 
 async def create_code(request: web.Request) -> web.Response:
@@ -126,7 +151,13 @@ async def create_code(request: web.Request) -> web.Response:
         require_description=False,
     )
     return json_response(
-        {"success": True, "id": saved.id, "type": "user_program", "message": f"代码已保存（编号 {saved.id}）"}
+        {
+            "success": True,
+            "id": saved.id,
+            "type": "user_program",
+            "message": f"代码已保存（编号 {saved.id}）",
+            "lisp": await lisp_report(request, saved.code),
+        }
     )
 
 

@@ -1,0 +1,52 @@
+;;; cirnum.lsp -- CIRNUM：生成带圆圈的序号或轴号
+;;; 用法：加载后输入 CIRNUM，输入起始编号（数字如 1，或字母如 A）、圆半径，
+;;; 然后逐个点取圆心，回车结束。数字编号逐个加 1；字母编号按建筑制图轴号规则递增，
+;;; 跳过 I、O、Z（Z 之后为 AA、BA…，即第二位表示轮次）。文字高度取半径的 1.2 倍。
+
+(defun cirnum-next (label / last)
+  ;; 下一个编号：纯数字加 1；字母则末位字母后移一位，跳过 I、O、Z，Z 之后进位为 A。
+  (if (distof label 2)
+    (itoa (1+ (atoi label)))
+    (progn
+      (setq last (1+ (ascii (substr label 1 1))))
+      (while (member last '(73 79 90))
+        (setq last (1+ last))
+      )
+      (if (> last 90)
+        (strcat "A" (if (> (strlen label) 1) (cirnum-next (substr label 2)) "A"))
+        (strcat (chr last) (substr label 2))
+      )
+    )
+  )
+)
+
+(defun c:CIRNUM (/ label radius pt w count)
+  (setq label (strcase (getstring "\n起始编号（数字或字母）<1>: ")))
+  (if (= label "") (setq label "1"))
+  (initget 6)
+  (setq radius (getdist "\n圆半径 <400>: "))
+  (if (not radius) (setq radius 400.0))
+  (setq count 0)
+  (while (setq pt (getpoint (strcat "\n点取编号 " label " 的圆心 <结束>: ")))
+    (setq w (trans pt 1 0))
+    (entmake (list '(0 . "CIRCLE") (cons 10 w) (cons 40 radius)))
+    (entmake (list '(0 . "TEXT")
+                   (cons 10 w)
+                   (cons 11 w)
+                   (cons 40 (* 1.2 radius))
+                   (cons 1 label)
+                   (cons 7 (getvar "TEXTSTYLE"))
+                   '(72 . 1)
+                   '(73 . 2)
+             )
+    )
+    (setq label (cirnum-next label)
+          count (1+ count)
+    )
+  )
+  (princ (strcat "\n共生成 " (itoa count) " 个圆圈编号。"))
+  (princ)
+)
+
+(princ "\nCIRNUM 已加载：输入 CIRNUM 生成圆圈编号或轴号。")
+(princ)

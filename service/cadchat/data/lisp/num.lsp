@@ -1,0 +1,40 @@
+;;; num.lsp -- NUM：依次点取位置放置递增序号
+;;; 用法：加载后输入 NUM，输入起始编号、增量、前缀、后缀和文字高度，然后逐个点取位置，
+;;; 每点一次放一个编号（文字以点取处为中心），回车结束。
+
+(defun c:NUM (/ start step prefix suffix height pt w n count)
+  (setq start (getint "\n起始编号 <1>: "))
+  (if (not start) (setq start 1))
+  (setq step (getint "\n增量 <1>: "))
+  (if (not step) (setq step 1))
+  (setq prefix (getstring T "\n前缀 <无>: ")
+        suffix (getstring T "\n后缀 <无>: ")
+  )
+  (initget 6)
+  (setq height (getdist (strcat "\n文字高度 <" (rtos (getvar "TEXTSIZE") 2 2) ">: ")))
+  (if (not height) (setq height (getvar "TEXTSIZE")))
+  (setq n     start
+        count 0
+  )
+  (while (setq pt (getpoint (strcat "\n点取编号 " prefix (itoa n) suffix " 的位置 <结束>: ")))
+    (setq w (trans pt 1 0))
+    (entmake (list '(0 . "TEXT")
+                   (cons 10 w)
+                   (cons 11 w)
+                   (cons 40 height)
+                   (cons 1 (strcat prefix (itoa n) suffix))
+                   (cons 7 (getvar "TEXTSTYLE"))
+                   '(72 . 1)
+                   '(73 . 2)
+             )
+    )
+    (setq n     (+ n step)
+          count (1+ count)
+    )
+  )
+  (princ (strcat "\n共放置 " (itoa count) " 个编号。"))
+  (princ)
+)
+
+(princ "\nNUM 已加载：输入 NUM 点取放置递增编号。")
+(princ)

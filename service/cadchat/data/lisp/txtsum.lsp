@@ -1,0 +1,71 @@
+;;; txtsum.lsp -- TXTSUM：把所选文字中的数字相加求和
+;;; 用法：加载后输入 TXTSUM，选择单行或多行文字；每个文字取其中第一个数字（可带负号和小数），
+;;; 命令行显示合计，可再点取位置把合计写成文字（回车则不写）。
+
+(defun txtsum-first-number (str / i len start)
+  ;; STR 中第一个数字（可带前导负号和小数点）的实数值；没有数字时返回 nil。
+  (setq i   1
+        len (strlen str)
+  )
+  (while (and (<= i len) (not (wcmatch (substr str i 1) "#")))
+    (setq i (1+ i))
+  )
+  (if (<= i len)
+    (progn
+      (setq start i)
+      (while (and (<= i len)
+                  (or (wcmatch (substr str i 1) "#") (= (substr str i 1) "."))
+             )
+        (setq i (1+ i))
+      )
+      (if (and (> start 1) (= (substr str (1- start) 1) "-"))
+        (setq start (1- start))
+      )
+      (atof (substr str start (- i start)))
+    )
+  )
+)
+
+(defun c:TXTSUM (/ ss i n ent ed value total count height pt)
+  (princ "\n选择含数字的文字：")
+  (if (setq ss (ssget '((0 . "TEXT,MTEXT"))))
+    (progn
+      (setq total 0.0
+            count 0
+            n     (sslength ss)
+            i     0
+      )
+      (while (< i n)
+        (setq ent (ssname ss i)
+              ed  (entget ent)
+        )
+        (if (not height)
+          (setq height (cdr (assoc 40 ed)))
+        )
+        (if (setq value (txtsum-first-number (cdr (assoc 1 ed))))
+          (setq total (+ total value)
+                count (1+ count)
+          )
+        )
+        (setq i (1+ i))
+      )
+      (princ (strcat "\n" (itoa count) " 个文字含数字，合计 = " (rtos total 2 3)))
+      (if (and (> count 0)
+               (setq pt (getpoint "\n指定合计文字的位置 <不写入图中>: "))
+          )
+        (entmake (list '(0 . "TEXT")
+                       (cons 10 (trans pt 1 0))
+                       (cons 40 height)
+                       (cons 1 (rtos total 2 3))
+                       (cons 7 (getvar "TEXTSTYLE"))
+                 )
+        )
+      )
+    )
+    (princ "\n没有选择文字。")
+  )
+  (princ)
+)
+
+(princ "\nTXTSUM 已加载：输入 TXTSUM 对文字中的数字求和。")
+(princ)

@@ -1,0 +1,5 @@
+;; expect: stray-paren
+(defun c:HELLO ()
+  (princ "\nHello"))
+  (princ)
+)

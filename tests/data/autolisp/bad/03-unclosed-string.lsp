@@ -1,0 +1,5 @@
+;; expect: unclosed-string
+(defun c:MSG ()
+  (alert "Done!)
+  (princ)
+)

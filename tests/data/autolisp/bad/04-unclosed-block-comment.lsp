@@ -1,0 +1,4 @@
+;; expect: unclosed-comment
+;| old version
+(defun c:OLD () (princ))
+(defun c:NEW () (princ "\nnew") (princ))

@@ -1,0 +1,6 @@
+;; expect: misspelled-builtin
+(defun c:NSEL (/ ss)
+  (if (setq ss (ssget))
+    (princ (itoa (sslenght ss))))
+  (princ)
+)

@@ -1,0 +1,6 @@
+;; expect: common-lisp
+(defun c:W (/ p)
+  (setq p (getpoint))
+  (when p (command "_.POINT" p))
+  (princ)
+)

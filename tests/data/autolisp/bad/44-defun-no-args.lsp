@@ -1,0 +1,5 @@
+;; expect: bad-defun
+(defun c:NOARGS
+  (princ "\nhello")
+  (princ)
+)

@@ -1,0 +1,4 @@
+;; expect: bad-defun
+(defun "c:NAME" ()
+  (princ)
+)

@@ -1,0 +1,5 @@
+;; expect: unclosed-string
+(defun c:PATH ()
+  (princ "C:\Temp\")
+  (princ)
+)

@@ -1,0 +1,5 @@
+;; expect: wrong-arity
+(defun c:R ()
+  (repeat)
+  (princ)
+)

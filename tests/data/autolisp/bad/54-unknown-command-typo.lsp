@@ -1,0 +1,5 @@
+;; expect: unknown-command
+(defun c:CL ()
+  (command "_.CIRLCE" pause 5.0)
+  (princ)
+)

@@ -1,0 +1,5 @@
+;; expect: dangling-quote
+(defun c:Q (/ a)
+  (setq a ')
+  (princ)
+)

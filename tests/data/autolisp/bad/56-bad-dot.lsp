@@ -1,0 +1,5 @@
+;; expect: bad-dot
+(defun c:DOT (/ ss)
+  (setq ss (ssget '((0 . "LINE" . "ARC"))))
+  (princ)
+)

@@ -1,0 +1,6 @@
+;; expect: misspelled-builtin
+(defun c:SL (/ s)
+  (setq s (getstring))
+  (princ (strlne s))
+  (princ)
+)

@@ -1,0 +1,4 @@
+;; expect: stray-paren
+(defun c:ONE () (princ))
+)
+(defun c:TWO () (princ))

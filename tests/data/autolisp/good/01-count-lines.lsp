@@ -1,0 +1,17 @@
+;;; Count the LINE entities in a selection and report their total length.
+(defun c:CNTLEN (/ ss i ent total)
+  (setq total 0.0)
+  (if (setq ss (ssget '((0 . "LINE"))))
+    (progn
+      (setq i 0)
+      (repeat (sslength ss)
+        (setq ent (entget (ssname ss i)))
+        (setq total (+ total (distance (cdr (assoc 10 ent)) (cdr (assoc 11 ent)))))
+        (setq i (1+ i))
+      )
+      (princ (strcat "\n" (itoa (sslength ss)) " lines, total length " (rtos total 2 3)))
+    )
+    (princ "\nNothing selected.")
+  )
+  (princ)
+)

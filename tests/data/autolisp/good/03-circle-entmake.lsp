@@ -1,0 +1,6 @@
+(defun c:CIRC10 (/ pt)
+  (while (setq pt (getpoint "\nCentre (Enter to stop): "))
+    (entmake (list (cons 0 "CIRCLE") (cons 10 pt) (cons 40 10.) (cons 8 "0")))
+  )
+  (princ)
+)

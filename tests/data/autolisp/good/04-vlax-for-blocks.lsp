@@ -1,0 +1,16 @@
+;; List every block definition with its object count.
+(vl-load-com)
+(defun c:BLKLIST (/ doc n)
+  (setq doc (vla-get-ActiveDocument (vlax-get-acad-object)))
+  (vlax-for blk (vla-get-Blocks doc)
+    (if (and (= :vlax-false (vla-get-IsLayout blk))
+             (= :vlax-false (vla-get-IsXRef blk)))
+      (progn
+        (setq n 0)
+        (vlax-for obj blk (setq n (1+ n)))
+        (princ (strcat "\n" (vla-get-Name blk) ": " (itoa n) " objects"))
+      )
+    )
+  )
+  (princ)
+)

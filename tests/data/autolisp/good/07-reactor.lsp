@@ -1,0 +1,16 @@
+;; Keep a log of the commands used in this drawing session.
+(vl-load-com)
+(defun cmdlog:start (reactor params)
+  (setq *cmdlog-list* (cons (car params) *cmdlog-list*))
+)
+(if (not *cmdlog-reactor*)
+  (setq *cmdlog-reactor*
+    (vlr-command-reactor "cmdlog" '((:vlr-commandWillStart . cmdlog:start))))
+)
+(defun c:CMDLOG (/ item)
+  (foreach item (reverse *cmdlog-list*)
+    (princ (strcat "\n" item))
+  )
+  (princ)
+)
+(princ)

@@ -1,0 +1,30 @@
+;; Export the first TABLE selected to a tab-separated text file.
+(vl-load-com)
+(defun c:TBLOUT (/ ent obj rows cols r c line f fname)
+  (if (and (setq ent (car (entsel "\nSelect a table: ")))
+           (= "ACAD_TABLE" (cdr (assoc 0 (entget ent)))))
+    (progn
+      (setq obj (vlax-ename->vla-object ent)
+            rows (vla-get-Rows obj)
+            cols (vla-get-Columns obj)
+            fname (getfiled "Save table as" (getvar "DWGPREFIX") "txt" 1))
+      (if (and fname (setq f (open fname "w")))
+        (progn
+          (setq r 0)
+          (repeat rows
+            (setq c 0 line "")
+            (repeat cols
+              (setq line (strcat line (if (> c 0) "\t" "") (vla-GetText obj r c)))
+              (setq c (1+ c))
+            )
+            (write-line line f)
+            (setq r (1+ r))
+          )
+          (close f)
+        )
+      )
+    )
+    (princ "\nThat is not a table.")
+  )
+  (princ)
+)

@@ -1,0 +1,11 @@
+;; Midpoint between two picked points, with mapcar and lambda.
+(defun mid (a b)
+  (mapcar '(lambda (x y) (/ (+ x y) 2.)) a b)
+)
+(defun c:MIDPT (/ p1 p2)
+  (if (and (setq p1 (getpoint "\nFirst point: "))
+           (setq p2 (getpoint p1 "\nSecond point: ")))
+    (command "_.POINT" (mid p1 p2))
+  )
+  (princ)
+)

@@ -1,0 +1,15 @@
+;; Names seen in real programs: & and # in symbols, numeric command names, a real written "1.".
+(defun Save&Exit (/ #def)
+  (setq #def (getvar "DWGNAME"))
+  (command "_.QSAVE")
+  #def
+)
+(defun c:59 (/ scale#)
+  (setq scale# 1.)
+  (command "_.SCALE" (ssget) "" '(0 0 0) scale#)
+  (princ)
+)
+(defun c:SX ()
+  (Save&Exit)
+  (princ)
+)

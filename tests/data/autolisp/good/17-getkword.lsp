@@ -1,0 +1,11 @@
+(defun c:SIDE (/ opt)
+  (initget "Left Right Both")
+  (setq opt (getkword "\nWhich side [Left/Right/Both] <Both>: "))
+  (if (not opt) (setq opt "Both"))
+  (cond
+    ((= opt "Left") (princ "\nLeft side."))
+    ((= opt "Right") (princ "\nRight side."))
+    (T (princ "\nBoth sides."))
+  )
+  (princ)
+)

@@ -1,0 +1,16 @@
+;; Add up the numbers written in the selected TEXT entities.
+(defun c:SUMTXT (/ ss i v total)
+  (setq total 0.0)
+  (if (setq ss (ssget '((0 . "TEXT"))))
+    (progn
+      (setq i 0)
+      (repeat (sslength ss)
+        (setq v (atof (cdr (assoc 1 (entget (ssname ss i))))))
+        (setq total (+ total v)
+              i (1+ i))
+      )
+      (princ (strcat "\nSum = " (rtos total 2 2)))
+    )
+  )
+  (princ)
+)

@@ -1,0 +1,22 @@
+(defun rect-pts (p w h)
+  (list p
+        (list (+ (car p) w) (cadr p))
+        (list (+ (car p) w) (+ (cadr p) h))
+        (list (car p) (+ (cadr p) h)))
+)
+(defun c:RECTWH (/ p w h)
+  (initget 1)
+  (setq p (getpoint "\nLower-left corner: "))
+  (initget 7)
+  (setq w (getdist "\nWidth: "))
+  (initget 7)
+  (setq h (getdist "\nHeight: "))
+  (entmake
+    (append
+      (list '(0 . "LWPOLYLINE") '(100 . "AcDbEntity") '(100 . "AcDbPolyline")
+            '(90 . 4) '(70 . 1))
+      (mapcar '(lambda (pt) (cons 10 pt)) (rect-pts p w h))
+    )
+  )
+  (princ)
+)

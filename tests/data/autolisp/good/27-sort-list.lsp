@@ -1,0 +1,10 @@
+;; List layer names alphabetically.
+(defun c:LAYSORT (/ lay names)
+  (while (setq lay (tblnext "LAYER" (not lay)))
+    (setq names (cons (cdr (assoc 2 lay)) names))
+  )
+  (foreach n (vl-sort names '<)
+    (princ (strcat "\n" n))
+  )
+  (princ)
+)

@@ -1,0 +1,15 @@
+;; Report when the selected circle is changed.
+(vl-load-com)
+(defun c:WATCHC (/ ent)
+  (if (setq ent (car (entsel "\nCircle to watch: ")))
+    (vlr-object-reactor (list (vlax-ename->vla-object ent)) "watch"
+      '((:vlr-modified . watchc-modified)))
+  )
+  (princ)
+)
+(defun watchc-modified (owner reactor params)
+  (if (vlax-property-available-p owner 'Radius)
+    (princ (strcat "\nRadius is now " (rtos (vla-get-Radius owner) 2 3)))
+  )
+)
+(princ)

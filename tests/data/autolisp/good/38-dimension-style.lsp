@@ -1,0 +1,6 @@
+(defun c:DIMSCL (/ sc)
+  (setq sc (getreal (strcat "\nDimension scale <" (rtos (getvar "DIMSCALE") 2 2) ">: ")))
+  (if sc (setvar "DIMSCALE" sc))
+  (command "_.-DIMSTYLE" "_Apply" (ssget '((0 . "DIMENSION"))) "")
+  (princ)
+)

@@ -1,0 +1,17 @@
+;; Copy an object around a centre n times.
+(defun c:RINGCOPY (/ ent cen n ang i)
+  (setq ent (car (entsel "\nObject: "))
+        cen (getpoint "\nCentre: ")
+        n (getint "\nNumber of copies: "))
+  (if (and ent cen n (> n 1))
+    (progn
+      (setq ang (/ 360.0 n) i 1)
+      (repeat (1- n)
+        (command "_.COPY" ent "" cen cen)
+        (command "_.ROTATE" (entlast) "" cen (* i ang))
+        (setq i (1+ i))
+      )
+    )
+  )
+  (princ)
+)

@@ -1,0 +1,10 @@
+;; Uses Express Tools when they are loaded.
+(defun c:TXTMASK2 (/ ss)
+  (if (not acet-ss-drag-move)
+    (load "acetutil.fas" nil)
+  )
+  (if (setq ss (ssget '((0 . "TEXT,MTEXT"))))
+    (acet-textmask-make-wipeout ss 0.35)
+  )
+  (princ)
+)

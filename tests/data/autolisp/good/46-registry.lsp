@@ -1,0 +1,8 @@
+(defun c:LASTDIR (/ key dir)
+  (setq key "HKEY_CURRENT_USER\\Software\\MyCompany\\Tools")
+  (setq dir (vl-registry-read key "LastDir"))
+  (if (not dir) (setq dir (getvar "DWGPREFIX")))
+  (setq dir (getstring T (strcat "\nFolder <" dir ">: ")))
+  (if (/= dir "") (vl-registry-write key "LastDir" dir))
+  (princ)
+)

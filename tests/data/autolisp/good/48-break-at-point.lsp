@@ -1,0 +1,7 @@
+(defun c:BRKPT (/ ent pt)
+  (while (setq ent (entsel "\nObject to break: "))
+    (setq pt (getpoint "\nBreak point: "))
+    (command "_.BREAK" ent "_F" pt "@")
+  )
+  (princ)
+)

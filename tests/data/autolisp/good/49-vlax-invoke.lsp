@@ -1,0 +1,12 @@
+(vl-load-com)
+(defun c:OFFBOTH (/ ent obj d)
+  (if (and (setq ent (car (entsel "\nCurve: ")))
+           (setq d (getdist "\nDistance: ")))
+    (progn
+      (setq obj (vlax-ename->vla-object ent))
+      (vlax-invoke obj 'Offset d)
+      (vlax-invoke obj 'Offset (- d))
+    )
+  )
+  (princ)
+)

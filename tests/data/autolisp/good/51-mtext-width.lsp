@@ -1,0 +1,12 @@
+(defun c:MTW0 (/ ss i ed)
+  (if (setq ss (ssget '((0 . "MTEXT"))))
+    (progn
+      (setq i -1)
+      (while (setq ed (ssname ss (setq i (1+ i))))
+        (setq ed (entget ed))
+        (entmod (subst '(41 . 0.0) (assoc 41 ed) ed))
+      )
+    )
+  )
+  (princ)
+)

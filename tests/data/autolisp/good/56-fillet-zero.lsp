@@ -1,0 +1,7 @@
+(defun c:F0 (/ old)
+  (setq old (getvar "FILLETRAD"))
+  (setvar "FILLETRAD" 0)
+  (command "_.FILLET" pause pause)
+  (setvar "FILLETRAD" old)
+  (princ)
+)

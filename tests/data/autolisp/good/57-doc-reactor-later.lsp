@@ -1,0 +1,10 @@
+;; The reactor's callback is defined further down the file.
+(vl-load-com)
+(if (not *save-reactor*)
+  (setq *save-reactor* (vlr-dwg-reactor nil '((:vlr-beginSave . on-begin-save))))
+)
+(defun on-begin-save (reactor params)
+  (setvar "LASTPOINT" '(0.0 0.0 0.0))
+  (princ "\nSaving...")
+)
+(princ)

@@ -1,0 +1,6 @@
+(defun c:WCSPT (/ p)
+  (if (setq p (getpoint "\nPoint: "))
+    (princ (strcat "\nWCS: " (vl-princ-to-string (trans p 1 0))))
+  )
+  (princ)
+)

@@ -1,0 +1,11 @@
+;; 批量改字高
+(defun c:改字高 (/ 选择 高度 i 数据)
+	(setq 高度 (getreal "\n新字高: "))
+	(if (setq 选择 (ssget '((0 . "TEXT"))))
+		(repeat (setq i (sslength 选择))
+			(setq 数据 (entget (ssname 选择 (setq i (1- i)))))
+			(entmod (subst (cons 40 高度) (assoc 40 数据) 数据))
+		)
+	)
+	(princ)
+)

@@ -1,0 +1,12 @@
+;; Удалить пустые тексты
+(defun c:УДПУСТ (/ набор i данные)
+	(if (setq набор (ssget "_X" '((0 . "TEXT"))))
+		(repeat (setq i (sslength набор))
+			(setq данные (entget (ssname набор (setq i (1- i)))))
+			(if (= "" (vl-string-trim " " (cdr (assoc 1 данные))))
+				(entdel (cdr (assoc -1 данные)))
+			)
+		)
+	)
+	(princ)
+)
