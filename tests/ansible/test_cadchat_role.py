@@ -88,7 +88,13 @@ def test_unit_is_hardened(rendered):
     assert unit["CapabilityBoundingSet"] == [""] and unit["NoNewPrivileges"] == ["true"]
     assert unit["RestrictAddressFamilies"] == ["AF_INET AF_INET6 AF_UNIX"]
     assert "@system-service" in unit["SystemCallFilter"]
-    for switch in ("PrivateTmp", "ProtectHome", "PrivateDevices", "ProtectKernelTunables", "ProtectControlGroups"):
+    for switch in (
+        "PrivateTmp",
+        "ProtectHome",
+        "PrivateDevices",
+        "ProtectKernelTunables",
+        "ProtectControlGroups",
+    ):
         assert unit[switch] == ["true"], switch
     assert unit["MemoryMax"] == ["768M"]
 
@@ -110,7 +116,9 @@ def test_settings_file_parses_with_the_service_reader(rendered, tmp_path):
     path = tmp_path / "cadchat.env"
     path.write_text(rendered["env_systemd"], encoding="utf-8")
     settings = load_settings(environ={}, env_file=path)
-    assert settings.port == 5000 and settings.llm_provider == "offline" and settings.dashscope_api_key == SECRET
+    assert (
+        settings.port == 5000 and settings.llm_provider == "offline" and settings.dashscope_api_key == SECRET
+    )
 
 
 def test_compose_project_binds_loopback_and_mounts_the_data_dir(rendered):
@@ -130,7 +138,11 @@ UBUNTU_2004 = {"distribution": "Ubuntu", "distribution_major_version": "20", "di
 BAD_INPUT = {
     "focal_systemd": ({"cadchat_deploy_mode": "systemd"}, UBUNTU_2004, "cadchat_deploy_mode: docker"),
     "unknown_mode": ({"cadchat_deploy_mode": "podman"}, {}, "cadchat_deploy_mode (systemd|docker"),
-    "pull_without_image": ({"cadchat_deploy_mode": "docker", "cadchat_image_source": "pull"}, {}, "pull needs"),
+    "pull_without_image": (
+        {"cadchat_deploy_mode": "docker", "cadchat_image_source": "pull"},
+        {},
+        "pull needs",
+    ),
     "port": ({"cadchat_port": 70000}, {}, "cadchat_port 1..65535"),
     "library_not_txt": ({"cadchat_command_files": ["tools.lsp"]}, {}, "only *.txt"),
     "newline_in_setting": ({"cadchat_settings": {"CADCHAT_LOG_LEVEL": "INFO\nX=1"}}, {}, "one line"),
@@ -142,7 +154,11 @@ BAD_INPUT = {
 def refusals(tmp_path_factory) -> dict[str, str]:
     """Preflight once per bad input in one playbook; each failure message recorded by case."""
     tmp = tmp_path_factory.mktemp("cadchat-preflight")
-    base_facts = {"distribution": "Debian", "distribution_major_version": "12", "distribution_version": "12.8"}
+    base_facts = {
+        "distribution": "Debian",
+        "distribution_major_version": "12",
+        "distribution_version": "12.8",
+    }
     base_facts |= {"os_family": "Debian", "architecture": "x86_64"}
     tasks = []
     for case, (overrides, facts, _) in BAD_INPUT.items():
@@ -158,12 +174,18 @@ def refusals(tmp_path_factory) -> dict[str, str]:
                     {"ansible.builtin.set_fact": {"results": record % (case, "'ACCEPTED'")}},
                 ],
                 "rescue": [
-                    {"ansible.builtin.set_fact": {"results": record % (case, "ansible_failed_result.msg | default('')")}}
+                    {
+                        "ansible.builtin.set_fact": {
+                            "results": record % (case, "ansible_failed_result.msg | default('')")
+                        }
+                    }
                 ],
             }
         )
     out = tmp / "out.json"
-    tasks.append({"ansible.builtin.copy": {"content": "{{ results | to_json }}", "dest": str(out), "mode": "0644"}})
+    tasks.append(
+        {"ansible.builtin.copy": {"content": "{{ results | to_json }}", "dest": str(out), "mode": "0644"}}
+    )
     play = [{"hosts": "localhost", "gather_facts": False, "vars": {"results": {}}, "tasks": tasks}]
     pb = tmp / "preflight.yml"
     pb.write_text(yaml.safe_dump(play), encoding="utf-8")
