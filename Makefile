@@ -38,9 +38,11 @@ molecule: molecule-matrix
 molecule-matrix: $(VENV)/.dev
 	PATH="$(abspath $(BIN)):$$PATH" molecule/run-all.sh -j $(MOLECULE_JOBS)
 
-# Base images for every platform (reused when present).
+# Base images for every platform, built side by side (mostly download time); reused when present.
 molecule-images:
-	molecule/scripts/build-base-image.sh $(foreach p,$(MOLECULE_PLATFORMS),cadchat-molecule/$(p):latest)
+	@pids=""; for p in $(MOLECULE_PLATFORMS); do \
+	  molecule/scripts/build-base-image.sh cadchat-molecule/$$p:latest & pids="$$pids $$!"; \
+	done; rc=0; for pid in $$pids; do wait $$pid || rc=1; done; exit $$rc
 
 bench: $(VENV)/.dev
 	$(BIN)/python benchmarks/query_load.py
