@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: run test lint molecule bench clean
+.PHONY: run test lint molecule molecule-matrix molecule-images bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +27,22 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff check service tests benchmarks
 	$(BIN)/ruff format --check service tests benchmarks
 
-molecule: $(VENV)/.dev
-	PATH="$(abspath $(BIN)):$$PATH" molecule/run-all.sh
+# The whole matrix (molecule/matrix: site on Ubuntu 20.04/22.04/24.04 and Debian 12, every other
+# scenario on Ubuntu 24.04). MOLECULE_JOBS runs in parallel; `molecule/run-all.sh site@ubuntu2004`
+# runs one cell.
+MOLECULE_JOBS ?= 2
+MOLECULE_PLATFORMS := debian12 ubuntu2004 ubuntu2204 ubuntu2404
+
+molecule: molecule-matrix
+
+molecule-matrix: $(VENV)/.dev
+	PATH="$(abspath $(BIN)):$$PATH" molecule/run-all.sh -j $(MOLECULE_JOBS)
+
+# Base images for every platform, built side by side (mostly download time); reused when present.
+molecule-images:
+	@pids=""; for p in $(MOLECULE_PLATFORMS); do \
+	  molecule/scripts/build-base-image.sh cadchat-molecule/$$p:latest & pids="$$pids $$!"; \
+	done; rc=0; for pid in $$pids; do wait $$pid || rc=1; done; exit $$rc
 
 bench: $(VENV)/.dev
 	$(BIN)/python benchmarks/query_load.py

@@ -5,6 +5,8 @@ Run by molecule/nginx/verify.yml, which exports:
   NGINX_EDGE_DOMAIN   the certificate's name (chat.cadchat.test)
   NGINX_EDGE_CA       PEM file with Pebble's issuing root(s), fetched from Pebble's management API
   NGINX_EDGE_HEALTH   the path Nginx answers itself (nginx_health_path)
+  NGINX_EDGE_STREAMS  chat streams one client may hold open (nginx_stream_conn_per_client)
+  NGINX_EDGE_STALL    client header/body timeout in seconds (nginx_client_header/body_timeout)
 Without NGINX_EDGE_IP the module is skipped (no instance to talk to).
 """
 
@@ -22,6 +24,8 @@ IP = os.environ.get("NGINX_EDGE_IP", "")
 DOMAIN = os.environ.get("NGINX_EDGE_DOMAIN", "chat.cadchat.test")
 CA = os.environ.get("NGINX_EDGE_CA", "")
 HEALTH = os.environ.get("NGINX_EDGE_HEALTH", "/nginx-health")
+STREAMS = int(os.environ.get("NGINX_EDGE_STREAMS", "10"))
+STALL = int(os.environ.get("NGINX_EDGE_STALL", "15"))
 
 pytestmark = pytest.mark.skipif(not IP, reason="NGINX_EDGE_IP not set (run through `molecule test -s nginx`)")
 
@@ -227,6 +231,67 @@ def test_sse_arrives_incrementally(path):
     # ... and every event arrives about when it was sent, not at the end.
     for arrived, ev in events:
         assert arrived - ev["sent"] < 0.8, (arrived - ev["sent"], ev)
+
+
+def open_stream(path="/api/chat/stream"):
+    """Start one chat stream; returns (status, connection) with the stream still open when 200."""
+    resp, conn = https(
+        "POST",
+        path,
+        body=json.dumps({"message": "画一个圆", "stream": True}).encode(),
+        headers={"Content-Type": "application/json", "Accept": "text/event-stream"},
+        timeout=30,
+    )
+    if resp.status != 200:
+        resp.read()
+    return resp.status, conn
+
+
+def test_streams_per_client_are_limited():
+    time.sleep(3)  # a fresh chat rate-limit bucket, so only limit_conn can refuse below
+    held = []
+    try:
+        for _ in range(STREAMS):
+            status, conn = open_stream()
+            held.append(conn)
+            assert status == 200
+        status, conn = open_stream()
+        conn.close()
+        assert status in (429, 503), f"stream {STREAMS + 1} of one client got {status}"
+    finally:
+        for conn in held:
+            conn.close()
+
+
+def stalled_for(payload: bytes, tls: bool = False) -> float:
+    """Seconds until Nginx drops a client that sends `payload` and then nothing."""
+    port = 443 if tls else 80
+    sock = socket.create_connection((IP, port), timeout=STALL * 3)
+    if tls:
+        sock = tls_context().wrap_socket(sock, server_hostname=DOMAIN)
+    start = time.monotonic()
+    sock.sendall(payload)
+    try:
+        while sock.recv(4096):
+            pass
+    except (ConnectionResetError, TimeoutError, ssl.SSLError):
+        pass
+    sock.close()
+    return time.monotonic() - start
+
+
+def test_client_stalling_in_the_headers_is_dropped():
+    elapsed = stalled_for(f"GET {HEALTH} HTTP/1.1\r\nHost: {DOMAIN}\r\nX-Slow: ".encode())
+    assert STALL - 1 <= elapsed <= STALL + 5, elapsed
+
+
+def test_client_stalling_in_the_body_is_dropped():
+    head = (
+        f"POST /api/query HTTP/1.1\r\nHost: {DOMAIN}\r\n"
+        "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+    )
+    elapsed = stalled_for(head.encode() + b'{"q": ', tls=True)
+    assert STALL - 1 <= elapsed <= STALL + 5, elapsed
 
 
 # Runs last (file order): it exhausts this client's bucket.

@@ -141,7 +141,9 @@ def test_stream_locations_are_unbuffered_uncompressed_with_long_timeout(plain):
         assert "gzip off;" in loc
         assert f"proxy_read_timeout {DEFAULTS['nginx_stream_read_timeout']}s;" in loc
         assert "limit_req zone=cadchat_chat" in loc
+        assert f"limit_conn cadchat_streams {DEFAULTS['nginx_stream_conn_per_client']};" in loc
         assert "add_header" not in loc  # would silently drop the server-level security headers
+    assert "limit_conn_zone $binary_remote_addr zone=cadchat_streams:" in plain
 
 
 def test_api_is_rate_limited_and_health_is_not(plain):
@@ -221,6 +223,16 @@ def test_main_config_hides_version_and_never_gzips_event_streams(rendered):
     assert "ssl_protocols TLSv1.2 TLSv1.3;" in conf
 
 
+def test_workers_may_open_two_descriptors_per_connection_and_stalled_clients_time_out(rendered):
+    conf = rendered["main"]
+    limit = int(re.search(r"^worker_rlimit_nofile (\d+);", conf, re.M).group(1))
+    connections = int(re.search(r"^\s+worker_connections (\d+);", conf, re.M).group(1))
+    assert limit >= 2 * connections
+    for directive in ("client_header_timeout", "client_body_timeout"):
+        seconds = int(re.search(rf"^\s+{directive} (\d+)s;", conf, re.M).group(1))
+        assert 10 <= seconds <= 15
+
+
 # --- preflight -----------------------------------------------------------------------------------
 
 
@@ -264,6 +276,10 @@ BAD_INPUT = {
     "rate_format": ({"nginx_ratelimit_api_rate": "10 per second"}, "Rate limits must look like"),
     "plain_http_acme": ({"nginx_certbot_server": "http://acme.example.org/dir"}, "https:// ACME directory"),
     "old_tls": ({"nginx_tls_protocols": ["TLSv1.1", "TLSv1.2"]}, "may only hold TLSv1.2 and TLSv1.3"),
+    "fd_limit_below_two_per_connection": (
+        {"nginx_worker_connections": 4096, "nginx_worker_rlimit_nofile": 4096},
+        "nginx_worker_rlimit_nofile at least 2 x nginx_worker_connections",
+    ),
 }
 
 
