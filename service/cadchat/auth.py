@@ -38,7 +38,7 @@ from aiohttp import web
 
 from cadchat.chat.guards import client_address
 from cadchat.config import ConfigError, Settings
-from cadchat.keys import SETTINGS
+from cadchat.keys import POLICY, SETTINGS
 from cadchat.metrics import route_template
 from cadchat.web_json import ApiError
 
@@ -178,7 +178,6 @@ class AccessPolicy:
 
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="cadchat"'}
-POLICY = web.AppKey("access_policy", AccessPolicy)
 
 
 @web.middleware

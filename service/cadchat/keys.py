@@ -11,7 +11,20 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 if TYPE_CHECKING:
-    pass
+    from concurrent.futures import ThreadPoolExecutor
+
+    from cadchat.auth import AccessPolicy
+    from cadchat.catalog import Catalog
+    from cadchat.chat.service import ChatService
+    from cadchat.config import Settings
+    from cadchat.library.store import LibraryStore
+    from cadchat.library.tools import BundledLisp
+    from cadchat.library.watcher import LibraryWatcher
+    from cadchat.lru import LRU
+    from cadchat.metrics import Metrics
+    from cadchat.shutdown import Shutdown
+    from cadchat.usercodes.listing import EncodedList
+    from cadchat.usercodes.store import UserCodeStore
 
 SETTINGS = web.AppKey["Settings"]("settings")
 STARTED_AT = web.AppKey("started_at", float)
@@ -33,6 +46,10 @@ USER_CODES_LIST = web.AppKey["EncodedList"]("user_codes_list")
 
 # Chat, set up by cadchat.chat.setup.chat_ctx.
 CHAT = web.AppKey["ChatService"]("chat")
+
+# Access control (tokens, admin guard, CORS) and the graceful-shutdown state of streams.
+POLICY = web.AppKey["AccessPolicy"]("access_policy")
+SHUTDOWN = web.AppKey["Shutdown"]("shutdown")
 
 # Per-request: the id echoed in X-Request-ID and written in logs.
 REQUEST_ID = web.RequestKey("request_id", str)

@@ -19,7 +19,7 @@ from types import TracebackType
 
 from aiohttp import web
 
-from cadchat.keys import SETTINGS
+from cadchat.keys import SETTINGS, SHUTDOWN
 
 log = logging.getLogger(__name__)
 # Streams are cut this long before the grace period ends, so their last event goes out
@@ -89,9 +89,6 @@ class Shutdown:
     async def on_cleanup(self, app: web.Application) -> None:
         if self._timer is not None:
             self._timer.cancel()
-
-
-SHUTDOWN = web.AppKey("shutdown", Shutdown)
 
 
 def install(app: web.Application) -> None:

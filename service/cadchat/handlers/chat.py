@@ -17,8 +17,7 @@ from aiohttp import web
 from cadchat.chat.guards import client_address
 from cadchat.chat.service import parse_request
 from cadchat.inputs import dumps
-from cadchat.keys import CHAT, REQUEST_ID, SETTINGS
-from cadchat.shutdown import SHUTDOWN
+from cadchat.keys import CHAT, REQUEST_ID, SETTINGS, SHUTDOWN
 from cadchat.web_json import json_object, json_response
 
 log = logging.getLogger(__name__)
