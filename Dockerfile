@@ -1,0 +1,44 @@
+# CADChat service image. Built from a wheelhouse, so the build needs no package index:
+#   scripts/build-wheelhouse.sh wheelhouse        # on a machine that reaches PyPI (or a mirror)
+#   docker build -t cadchat:0.1.0 .               # or: docker compose build
+# The base must provide python3 (>= 3.10) with the venv module and match the wheelhouse's Python
+# version: the default is Docker Hub's slim image; where no registry is reachable pass a local one
+# (--build-arg BASE_IMAGE=..., molecule/scripts/build-python-image.sh makes one).
+ARG BASE_IMAGE=python:3.11-slim-bookworm
+
+FROM ${BASE_IMAGE} AS build
+# Dependencies first, in their own layer: a new release of the service reuses it.
+COPY wheelhouse/deps/ /wheelhouse/deps/
+RUN python3 -m venv /opt/cadchat \
+    && /opt/cadchat/bin/python -m pip install -q --no-index --no-deps --no-cache-dir \
+       --disable-pip-version-check /wheelhouse/deps/*.whl
+COPY wheelhouse/cadchat-*.whl /wheelhouse/
+RUN /opt/cadchat/bin/python -m pip install -q --no-index --find-links /wheelhouse/deps --no-cache-dir \
+       --disable-pip-version-check /wheelhouse/cadchat-*.whl \
+    && /opt/cadchat/bin/python -m pip uninstall -y -q pip
+
+FROM ${BASE_IMAGE}
+COPY --from=build /opt/cadchat /opt/cadchat
+# A fixed uid/gid so bind-mounted data keeps one owner; Ansible runs the container as the host's
+# `cadchat` user instead (compose `user:`), which owns /var/lib/cadchat there.
+RUN groupadd --system --gid 10001 cadchat \
+    && useradd --system --uid 10001 --gid cadchat --home-dir /data --no-create-home \
+       --shell /usr/sbin/nologin cadchat \
+    && mkdir -p /data/user_codes /data/command_files /data/state \
+    && chown -R cadchat:cadchat /data
+ENV PATH=/opt/cadchat/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    CADCHAT_HOST=0.0.0.0 \
+    CADCHAT_PORT=5000 \
+    CADCHAT_DATA_DIR=/data \
+    CADCHAT_ENV_FILE=/dev/null
+USER cadchat
+WORKDIR /data
+# User codes, state, and the operator's command libraries (<data>/command_files) live here.
+VOLUME ["/data"]
+EXPOSE 5000
+# The service's own health route; python's urllib keeps the image free of curl.
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["python3", "-c", "import os, sys, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ.get('CADCHAT_PORT', '5000'), timeout=4); sys.exit(0)"]
+CMD ["cadchat", "serve"]
