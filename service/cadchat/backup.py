@@ -44,6 +44,7 @@ import tarfile
 import time
 import zlib
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
@@ -72,6 +73,7 @@ _MEMBER = re.compile(
     re.ASCII,
 )
 _CHUNK = 1 << 20
+FSYNC_THREADS = 16
 
 
 class BackupError(Exception):
@@ -307,6 +309,7 @@ def _check_manifest(manifest: Any) -> dict[str, Any]:
 def _verify(path: Path | IO[bytes], sink: Path | None) -> BackupSummary:
     """Check every member against the manifest; with `sink`, also write them under it."""
     seen: dict[str, dict[str, Any]] = {}
+    written: list[Path] = []
     records: dict[str, bytes] = {}
     lsps: dict[str, str] = {}
     manifest: Any = None
@@ -328,7 +331,8 @@ def _verify(path: Path | IO[bytes], sink: Path | None) -> BackupSummary:
         elif name.parent.name == USER_CODES and name.suffix == ".lsp":
             lsps[info.name] = seen[info.name]["sha256"]
         if sink is not None:
-            _write_durably(sink / info.name, data)
+            _write_new(sink / info.name, data)
+            written.append(sink / info.name)
     if manifest is None:
         raise ArchiveRefused("no manifest: truncated, or not a cadchat backup")
     manifest = _check_manifest(manifest)
@@ -354,6 +358,7 @@ def _verify(path: Path | IO[bytes], sink: Path | None) -> BackupSummary:
         raise ArchiveRefused(f"{sorted(lsps)[0]!r} has no record")
     if manifest["codes"] != len(records):
         raise ArchiveRefused(f"manifest counts {manifest['codes']} codes, the archive holds {len(records)}")
+    _fsync_all(written)
     return BackupSummary(
         codes=len(records),
         highest_id=manifest.get("highest_id", 0) if isinstance(manifest.get("highest_id"), int) else 0,
@@ -376,16 +381,33 @@ def verify_archive(path: Path | IO[bytes]) -> BackupSummary:
 # --- restoring -------------------------------------------------------------------------------
 
 
-def _write_durably(target: Path, data: bytes) -> None:
+def _write_new(target: Path, data: bytes) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _fsync_all(paths: list[Path]) -> None:
+    """Make every written file durable before anything is renamed into place. Many fsyncs in
+    flight at once share the file system's journal commits; one after another, each waits for
+    its own (tens of thousands of small files would take minutes on a busy disk)."""
+    if not paths:
+        return
+    with ThreadPoolExecutor(max_workers=FSYNC_THREADS, thread_name_prefix="cadchat-restore") as pool:
+        list(pool.map(_fsync_file, paths, chunksize=64))
 
 
 def _is_empty(directory: Path) -> bool:
