@@ -15,7 +15,8 @@ RUN python3 -m venv /opt/cadchat \
 COPY wheelhouse/cadchat-*.whl /wheelhouse/
 RUN /opt/cadchat/bin/python -m pip install -q --no-index --find-links /wheelhouse/deps --no-cache-dir \
        --disable-pip-version-check /wheelhouse/cadchat-*.whl \
-    && /opt/cadchat/bin/python -m pip uninstall -y -q pip
+    && /opt/cadchat/bin/python -m pip uninstall -y -q pip setuptools \
+    && find /opt/cadchat/lib -depth -type d -name tests -path '*/site-packages/*' -exec rm -rf {} +
 
 FROM ${BASE_IMAGE}
 COPY --from=build /opt/cadchat /opt/cadchat

@@ -19,7 +19,8 @@ def entries() -> list[tuple[str, str, str]]:
     for number, line in enumerate(lines):
         match = ENTRY.match(line)
         if match:
-            meaning = lines[number - 1].lstrip("# ").strip() if number and lines[number - 1].startswith("#") else ""
+            above = lines[number - 1] if number else ""
+            meaning = above.lstrip("# ").strip() if above.startswith("#") else ""
             found.append((match.group(1), match.group(2), meaning))
     return found
 
