@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 
@@ -41,14 +41,27 @@ def clean_env(extra: Mapping[str, str]) -> dict[str, str]:
 
 @contextlib.contextmanager
 def running_server(
-    data_dir: Path, env: Mapping[str, str], timeout: float = 60.0
+    data_dir: Path,
+    env: Mapping[str, str],
+    timeout: float = 60.0,
+    *,
+    prefix: Sequence[str] = (),
+    argv: Sequence[str] | None = None,
 ) -> Iterator[tuple[str, int]]:
-    """Yield (base URL, pid) of a server started with `env`; stop it (SIGTERM) afterwards."""
+    """Yield (base URL, pid) of a server started with `env`; stop it (SIGTERM) afterwards.
+
+    `prefix` goes before the command (e.g. `taskset -c 1`); `argv` replaces `cadchat serve` by
+    another Python program that takes the port as its last argument."""
     port = free_port()
     full_env = clean_env({"CADCHAT_ACCESS_LOG": "false", **env})
     log = open(data_dir.parent / f"server-{port}.log", "wb")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cadchat", "serve", "--port", str(port), "--data-dir", str(data_dir)],
+        [
+            *prefix,
+            sys.executable,
+            *(argv or ("-m", "cadchat", "serve", "--data-dir", str(data_dir), "--port")),
+            str(port),
+        ],
         env=full_env,
         stdout=log,
         stderr=subprocess.STDOUT,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +31,23 @@ def write_script(path: Path, bodies: Iterable[dict[str, Any]]) -> Path:
     return path
 
 
-def run(url: str, script: Path, *, connections: int, duration: int, threads: int = 1) -> dict[str, Any]:
-    """Run wrk against `url`; requests/s, total, latency percentiles (ms) and errors."""
+def run(
+    url: str, script: Path, *, connections: int, duration: int, threads: int = 1, prefix: Sequence[str] = ()
+) -> dict[str, Any]:
+    """Run wrk against `url` (`prefix` before it, e.g. `taskset -c 0`); requests/s, total,
+    latency percentiles (ms) and errors."""
     out = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script), url],
+        [
+            *prefix,
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{duration}s",
+            "--latency",
+            "-s",
+            str(script),
+            url,
+        ],
         capture_output=True,
         text=True,
         check=True,

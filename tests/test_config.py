@@ -73,6 +73,21 @@ def test_invalid_values_name_the_variable(tmp_path: Path, variable: str, value: 
     assert reason in str(info.value)
 
 
+def test_env_file_inline_comments_quotes_and_export(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        "\ufeff# dev settings\r\n"
+        "CADCHAT_PORT=5000 # dev\r\n"
+        "export CADCHAT_HOST='127.0.0.2'  # quoted, then a comment\r\n"
+        'CADCHAT_DASHSCOPE_BASE_URL="http://127.0.0.1:9/x#y"\r\n'
+        "\r\n",
+        encoding="utf-8",
+    )
+    s = load_settings(environ={}, env_file=env_file)
+    assert (s.port, s.host) == (5000, "127.0.0.2")
+    assert s.dashscope_base_url == "http://127.0.0.1:9/x#y"
+
+
 def test_malformed_env_file_line(tmp_path: Path) -> None:
     env_file = tmp_path / ".env"
     env_file.write_text("CADCHAT_PORT=1\nthis is not an assignment\n", encoding="utf-8")

@@ -211,3 +211,37 @@ async def test_a_failing_start_up_import_does_not_stop_the_service(
         await cli.post("/api/user_codes/save", json={"code": "(a)", "command": "A", "description": "d"})
     ).status == 200
     assert not (settings.user_codes_dir / "legacy-imports.json").exists()  # so the next start tries again
+
+
+def test_a_pipe_inside_any_field_is_reported_never_merged(tmp_path):
+    """GBK + CRLF, `|` in every field of all three shapes between good records."""
+    report, codes, _ = run_import(tmp_path, "pipes")
+    assert report.encoding in ("gbk", "gb18030")
+    assert sorted(codes) == ["GOOD1", "GOOD2", "GOOD3", "GOOD4"]
+    assert codes["GOOD1"].code == '(defun c:GOOD1 () (princ "a|b"))'  # nothing glued on
+    assert codes["GOOD2"].code == '(defun c:GOOD2 () (princ "文件"))\r\n'
+    assert codes["GOOD3"].code == '(defun c:GOOD3 () (princ "程序"))\r\n'
+    assert codes["GOOD4"].code == '(defun c:GOOD4 ()\r\n  (princ "完"))'
+    assert all("WRONG" not in c.code for c in codes.values())
+    lines = (FIXTURES / "pipes" / "user_codes.txt").read_bytes().decode("gbk").split("\r\n")
+    unrecovered = {note.line: note for note in report.unrecovered}
+    assert sorted(unrecovered) == [2, 4, 5, 7, 8, 9, 10, 12, 13, 14, 15]
+    for number, note in unrecovered.items():
+        assert note.original[0] == lines[number - 1]  # the original text, for the operator
+        assert "'|'" in note.message
+    assert unrecovered[2].original == (lines[1], lines[2])  # its continuation stays with it
+    printed = "\n".join(report.lines())
+    for number in unrecovered:
+        assert lines[number - 1] in printed
+    [warning] = [w for w in report.warnings if w.line == 1]
+    assert "line 2" in warning.message and "incomplete" in warning.message
+
+
+def test_unrecovered_lines_keep_their_text_in_the_cli_report(tmp_path, capsys):
+    source = tmp_path / "legacy"
+    shutil.copytree(FIXTURES / "pipes", source)
+    status = main(["import-legacy", str(source / "user_codes.txt"), "--data-dir", str(tmp_path / "data")])
+    out = capsys.readouterr().out
+    assert "4 imported" in out and "11 lines not recovered" in out
+    assert "2|BAD|CMD|命令里有竖线||(defun c:BADCMD ()" in out and '(princ "续行"))' in out
+    assert status != 0

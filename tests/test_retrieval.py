@@ -9,8 +9,17 @@ import pytest
 from cadchat.catalog import Catalog
 from cadchat.library.model import Command
 from cadchat.library.store import LibrarySources, LibraryStore, build_index
-from cadchat.retrieval.index import FrozenIndex, SearchIndex, analyze_query, document_features, search
-from cadchat.retrieval.lexicon import concepts
+from cadchat.retrieval.index import (
+    FrozenIndex,
+    SearchIndex,
+    analyze_query,
+    concept_pairs,
+    document_features,
+    search,
+)
+from cadchat.retrieval.lexicon import concepts, sound_concepts
+from cadchat.retrieval.lexicon import preload as preload_sounds
+from cadchat.retrieval.phonetic import fuzzy, pair_keys, readings
 from cadchat.retrieval.text import cjk_grams, normalize, runs, stem, words
 
 
@@ -131,11 +140,33 @@ def test_ties_are_broken_by_the_sort_key_deterministically() -> None:
         assert rank([build_index(order)], "同样的描述", 2) == ["AAA", "BBB"]
 
 
+@pytest.mark.parametrize("kind", ["frozen", "mutable"])
+def test_ties_are_capped_at_the_limit_in_sort_key_order(kind: str) -> None:
+    twins = lib(*[(f"T{i:04d}", "同样的描述 same tool", "", "lisp") for i in range(2000)])
+    shuffled = random.Random(5).sample(twins, len(twins))
+    if kind == "frozen":
+        index = build_index(shuffled)
+    else:
+        index = SearchIndex(tie_key=lambda c: c.key)
+        for c in shuffled:
+            index.add(c.id, c, document_features(c.name, c.aliases, c.description))
+    factors = [("w:same", 1.0), ("同样", 1.0)]
+    top = index.top(factors, 3)
+    assert [entry.name for _, entry in top] == ["T0000", "T0001", "T0002"]
+    assert rank([index], "同样的描述", 4) == ["T0000", "T0001", "T0002", "T0003"]
+
+
+def test_a_better_score_beats_any_number_of_ties() -> None:
+    rows = [(f"T{i:04d}", "同样的描述 same tool", "", "lisp") for i in range(500)]
+    index = build_index(lib(*rows, ("ZZZ", "同样的描述 same tool 特别", "", "lisp")))
+    assert rank([index], "同样的描述 特别", 3) == ["ZZZ", "T0000", "T0001"]
+
+
 def test_frozen_and_mutable_indexes_score_identically() -> None:
     rng = random.Random(3)
     vocabulary = list("画线圆弧删除修剪延伸复制移动旋转镜像偏移标注图层块炸开")
     commands = lib(*[(f"C{i}", "".join(rng.choices(vocabulary, k=12)), "", "basic") for i in range(200)])
-    mutable: SearchIndex[Command] = SearchIndex()
+    mutable: SearchIndex[Command] = SearchIndex(tie_key=lambda c: c.id)  # frozen: insertion order
     for c in commands:
         mutable.add(c.id, c, document_features(c.name, c.aliases, c.description))
     frozen = FrozenIndex((c.id, c, document_features(c.name, c.aliases, c.description)) for c in commands)
@@ -178,3 +209,133 @@ def test_user_programs_join_and_leave_retrieval(small_library: Path) -> None:
     assert len(catalog) == len(store.current.commands) + 1
     assert catalog.remove_user_program(7)
     assert all(h.entry.name != "DRAWSTAIR" for h in catalog.search("画楼梯", 5))
+
+
+# ---- pinyin-typo tolerance ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("syllable", "folded"),
+    [("zhen", "zen"), ("chong", "cong"), ("shen", "sen"), ("nan", "lan"), ("bang", "ban"), ("feng", "fen")],
+)
+def test_fuzzy_pairs_of_southern_speakers_fold_together(syllable: str, folded: str) -> None:
+    assert fuzzy(syllable) == folded
+    assert fuzzy("ming") == fuzzy("min") and fuzzy("zi") == "zi"
+
+
+def test_readings_are_toneless_and_keep_every_common_reading_of_a_polyphone() -> None:
+    preload_sounds()
+    assert readings("偏") == ("pian",)
+    assert {"bian", "pian"} <= set(readings("便"))
+    assert readings("a") == () and readings("，") == ()
+    assert set(pair_keys("便", "宜")) & set(pair_keys("偏", "移"))
+
+
+def test_an_exact_character_match_outranks_a_sound_alike() -> None:
+    commands = lib(
+        ("OFFSET", "偏移：按距离复制平行线 offset", "O", "basic"),
+        ("CHEAP", "便宜：价格低的工具", "", "basic"),
+        ("CIRCLE", "圆：画圆 circle", "C", "basic"),
+    )
+    index = build_index(commands)
+    assert rank([index], "偏移")[0] == "OFFSET"
+    assert rank([index], "便宜")[0] == "CHEAP"
+    # without the sound-alike entry, the slip still finds the command it sounds like
+    assert rank([build_index([commands[0], commands[2]])], "便宜")[0] == "OFFSET"
+
+
+def test_a_typed_pair_the_corpus_knows_is_not_replaced_by_its_sound() -> None:
+    grid, week = lib(("GRID", "轴网：画轴网", "", "basic"), ("WEEK", "周往", "", "basic"))
+    assert rank([build_index([grid])], "周往") == ["GRID"]  # zhou-wang: a slip for 轴网
+    assert rank([build_index([grid, week])], "周往") == ["WEEK"]  # a term of this corpus
+
+
+def test_user_programs_are_found_by_sound_and_forgotten_on_removal() -> None:
+    preload_sounds()  # the library's index does this when the service loads it
+    index: SearchIndex[Command] = SearchIndex(tie_key=lambda c: c.key)
+    program = lib(("ZXPY", "轴线偏移：按轴网间距偏移轴线", "", "user_program"))[0]
+    index.add(program.id, program, document_features(program.name, program.aliases, program.description))
+    assert rank([index], "轴线便宜") == ["ZXPY"]
+    index.remove(program.id)
+    assert rank([index], "轴线便宜") == []
+
+
+def test_sound_alike_concepts_skip_stretches_with_particles() -> None:
+    preload_sounds()
+    assert "trim" in sound_concepts(normalize("把多余的线修建掉"))
+    assert "isolate" not in sound_concepts(normalize("一个尺寸"))  # 个尺 is not 隔离
+
+
+@pytest.fixture(scope="module")
+def bundled() -> Catalog:
+    from cadchat.config import BUNDLED_LIBRARY_NAMES, bundled_library_dir
+
+    store = LibraryStore(
+        LibrarySources(files=tuple(bundled_library_dir() / n for n in BUNDLED_LIBRARY_NAMES))
+    )
+    store.load_sync()
+    return Catalog(store)
+
+
+@pytest.mark.parametrize(
+    ("need", "expected"),
+    [
+        ("这条线便宜500", {"OFFSET"}),  # 偏移
+        ("把线眼神过去", {"EXTEND"}),  # 延伸
+        ("图快插进来", {"INSERT"}),  # 图块
+    ],
+)
+def test_pinyin_slips_find_the_intended_command(bundled: Catalog, need: str, expected: set[str]) -> None:
+    assert bundled.search(need, 1)[0].entry.name in expected
+
+
+def test_a_pinyin_slip_ranks_the_command_family_near_the_top(bundled: Catalog) -> None:
+    assert "ARRAY" in [h.entry.name for h in bundled.search("真列十个", 3)]  # 阵列
+
+
+# ---- near neighbours ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("need", "expected"),
+    [
+        ("给区域填充图案", "HATCH"),  # not the Express SUPERHATCH: nothing only it does is named
+        ("用图片当填充图案", "SUPERHATCH"),  # ... unless the need names it
+        ("两个实体合并成一个", "UNION"),  # the object decides between JOIN and UNION
+        ("两条线合并成一条", "JOIN"),
+        ("merge two solids", "UNION"),
+        ("join two lines into one", "JOIN"),
+        ("bevel this corner", "CHAMFER"),
+        ("round the corner", "FILLET"),
+        ("把块炸开", "EXPLODE"),
+    ],
+)
+def test_near_neighbours_are_told_apart(bundled: Catalog, need: str, expected: str) -> None:
+    assert bundled.search(need, 1)[0].entry.name == expected
+
+
+def test_action_and_object_pair_is_a_feature_of_both_sides() -> None:
+    assert concept_pairs({"join", "solid3d"}) == ["cp:join+solid3d"]
+    assert "cp:join+solid3d" in analyze_query("两个实体合并成一个").features
+    assert "cp:join+solid3d" in document_features("UNION", (), "并集：把多个实体合并为一个 union")
+
+
+# ---- the labelled sets (benchmarks/retrieval_eval.py prints the same numbers) --------------
+
+
+@pytest.mark.parametrize(
+    ("label", "min_hit1", "min_hit3"),
+    [("dev", 0.86, 0.98), ("holdout", 0.74, 0.91), ("blind", 0.84, 0.94), ("blind typo", 0.81, 0.94)],
+)
+def test_labelled_sets_stay_at_their_measured_level(
+    bundled: Catalog, label: str, min_hit1: float, min_hit3: float
+) -> None:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    import retrieval_eval
+
+    _, path, kind = next(s for s in retrieval_eval.SETS if s[0] == label)
+    report = retrieval_eval.evaluate(bundled, retrieval_eval.read_cases(path, kind))
+    assert not report.unknown_labels
+    assert report.hit1 >= min_hit1 and report.hit3 >= min_hit3, (report.hit1, report.hit3)

@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 from cadchat.library.model import Command
-from cadchat.library.store import Library, LibraryStore
+from cadchat.library.store import Library, LibraryStore, rank_key
 from cadchat.retrieval.index import Hit, SearchIndex, analyze_query, document_features, search
-
-
-def _rank_key(command: Command) -> tuple[int, str, str]:
-    # Equal scores: library commands before user programs, then by name; never arbitrary.
-    return (command.type == "user_program", command.key, str(command.id))
 
 
 class Catalog:
     def __init__(self, library: LibraryStore) -> None:
         self._library = library
-        self.user_programs: SearchIndex[Command] = SearchIndex()
+        self.user_programs: SearchIndex[Command] = SearchIndex(tie_key=rank_key)
         self._user_changes = 0
 
     @property
@@ -29,7 +24,7 @@ class Catalog:
 
     def search(self, text: str, limit: int) -> list[Hit[Command]]:
         query = analyze_query(text)
-        return search((self.library.index, self.user_programs), query, limit, _rank_key)
+        return search((self.library.index, self.user_programs), query, limit, rank_key)
 
     def put_user_program(self, command: Command) -> None:
         """Add or replace a saved user code; it is searchable from the next request on."""

@@ -91,6 +91,7 @@ def serve(args: argparse.Namespace) -> int:
 
     from cadchat.app import create_app
     from cadchat.logsetup import configure
+    from cadchat.web_json import SERVER_OPTIONS
 
     overrides = {"host": args.host, "port": args.port, "data_dir": args.data_dir}
     if args.port is not None and not 1 <= args.port <= 65535:
@@ -112,13 +113,14 @@ def serve(args: argparse.Namespace) -> int:
         access_log=logging.getLogger("aiohttp.access") if settings.access_log else None,
         print=None,
         backlog=1024,  # bursts of hundreds of streaming clients must not be dropped at accept
+        **SERVER_OPTIONS,
     )
     return 0
 
 
 def import_legacy(args: argparse.Namespace) -> int:
     from cadchat.usercodes.legacy import run_cli
-    from cadchat.usercodes.lifecycle import limits_from
+    from cadchat.usercodes.model import limits_from
 
     settings = load_settings(overrides={"data_dir": args.data_dir})
     return run_cli(settings.user_codes_dir, args.path, limits_from(settings), sys.stdout)

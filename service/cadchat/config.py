@@ -7,6 +7,7 @@ with a single line naming the variable.
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
@@ -227,26 +228,24 @@ ENVIRONMENT: dict[str, tuple[tuple[str, ...], Callable[[str], Any]]] = {
 
 
 def read_env_file(path: Path) -> dict[str, str]:
-    """KEY=VALUE lines; `export ` prefixes, comments and matching quotes are allowed."""
-    values: dict[str, str] = {}
+    """KEY=VALUE lines as python-dotenv reads them: `export ` prefixes, comments (whole-line and
+    inline after unquoted values, `CADCHAT_PORT=5000 # dev`), quotes and escapes; no `${}`
+    expansion. A line that is not KEY=VALUE is a ConfigError naming its number."""
+    from dotenv.parser import parse_stream
+
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        return values
+        return {}
     except OSError as exc:
         raise ConfigError("CADCHAT_ENV_FILE", str(path), f"cannot read: {exc.strerror}") from None
-    for number, line in enumerate(text.splitlines(), start=1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        line = line.removeprefix("export ").strip()
-        key, sep, value = line.partition("=")
-        if not sep or not key.strip():
+    values: dict[str, str] = {}
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error or (binding.key is not None and binding.value is None):
+            number = binding.original.line
             raise ConfigError("CADCHAT_ENV_FILE", str(path), f"line {number} is not KEY=VALUE")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        values[key.strip()] = value
+        if binding.key is not None and binding.value is not None:
+            values[binding.key] = binding.value
     return values
 
 

@@ -1,39 +1,36 @@
-"""Typed application keys: every shared object the handlers reach through `request.app`."""
+"""Typed application keys: every shared object the handlers reach through `request.app`.
+
+A leaf module: the value types are named for type checkers only, so any module may import a key
+without pulling in the service.
+"""
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from cadchat.catalog import Catalog
-from cadchat.chat.service import ChatService
-from cadchat.config import Settings
-from cadchat.library.store import LibraryStore
-from cadchat.library.watcher import LibraryWatcher
-from cadchat.lru import LRU
-from cadchat.metrics import Metrics
-from cadchat.usercodes.listing import EncodedList
-from cadchat.usercodes.store import UserCodeStore
+if TYPE_CHECKING:
+    pass
 
-SETTINGS = web.AppKey("settings", Settings)
+SETTINGS = web.AppKey["Settings"]("settings")
 STARTED_AT = web.AppKey("started_at", float)
-EXECUTOR = web.AppKey("executor", ThreadPoolExecutor)
-METRICS = web.AppKey("metrics", Metrics)
+EXECUTOR = web.AppKey["ThreadPoolExecutor"]("executor")
+METRICS = web.AppKey["Metrics"]("metrics")
 
 # Retrieval: the live library, its watcher, library + user programs together, and the
 # /api/query bodies by (catalog generation, requirement): (matched, JSON bytes).
-LIBRARY = web.AppKey("library", LibraryStore)
-WATCHER = web.AppKey("watcher", LibraryWatcher)
-CATALOG = web.AppKey("catalog", Catalog)
-QUERY_CACHE = web.AppKey("query_cache", LRU[tuple[tuple[int, int], str], tuple[bool, bytes]])
+LIBRARY = web.AppKey["LibraryStore"]("library")
+WATCHER = web.AppKey["LibraryWatcher"]("watcher")
+CATALOG = web.AppKey["Catalog"]("catalog")
+QUERY_CACHE = web.AppKey["LRU[tuple[tuple[int, int], str], tuple[bool, bytes]]"]("query_cache")
 
 # User code storage, and the pre-encoded /api/user_codes/list body.
-USER_CODES = web.AppKey("user_codes", UserCodeStore)
-USER_CODES_LIST = web.AppKey("user_codes_list", EncodedList)
+USER_CODES = web.AppKey["UserCodeStore"]("user_codes")
+USER_CODES_LIST = web.AppKey["EncodedList"]("user_codes_list")
 
 # Chat, set up by cadchat.chat.setup.chat_ctx.
-CHAT = web.AppKey("chat", ChatService)
+CHAT = web.AppKey["ChatService"]("chat")
 
 # Per-request: the id echoed in X-Request-ID and written in logs.
 REQUEST_ID = web.RequestKey("request_id", str)

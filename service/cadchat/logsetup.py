@@ -20,6 +20,23 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+class MalformedRequestFilter(logging.Filter):
+    """aiohttp logs a request its HTTP parser refuses (bad request line, raw non-ASCII bytes in
+    a URL, ...) as an error with a traceback; it is the client's mistake, answered with a 400:
+    one line at debug level instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from aiohttp.http_exceptions import HttpProcessingError
+
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError):
+            log = logging.getLogger("cadchat.http")
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("refused a malformed request: %s", str(exc).splitlines()[0])
+            return False
+        return True
+
+
 def configure(level: str, fmt: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
     if fmt == "json":
@@ -29,3 +46,6 @@ def configure(level: str, fmt: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    server = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, MalformedRequestFilter) for f in server.filters):
+        server.addFilter(MalformedRequestFilter())

@@ -1,8 +1,14 @@
-"""One middleware for every request: request id, JSON errors, metrics by route template."""
+"""One middleware for every request: request id, JSON errors, metrics by route template.
+
+The one place where errors become HTTP: each domain error kind (`cadchat.errors`) has its
+status in `STATUS`, aiohttp's own 4xx (404, 405, 413, ...) get the JSON shape too, and a client
+that leaves mid-request is logged at debug and counted, not answered as a server error.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import re
 import time
@@ -10,12 +16,50 @@ import uuid
 
 from aiohttp import web
 
+from cadchat.errors import (
+    Busy,
+    CadchatError,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    StoreFull,
+    TooLarge,
+    UnsupportedEncoding,
+)
 from cadchat.keys import METRICS, REQUEST_ID, SETTINGS
 from cadchat.web_json import ApiError, error_response
 
 log = logging.getLogger(__name__)
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+# Request ids the server makes: 32 hex digits, a random per-process prefix and a counter
+# (unique without a system call per request, unlike uuid4).
+_ID_PREFIX = uuid.uuid4().hex[:24]
+_ID_COUNTER = itertools.count(1)
+# Status of each domain error kind; a subclass takes its nearest listed base's.
+STATUS: dict[type[CadchatError], int] = {
+    InvalidInput: 400,
+    StoreFull: 400,
+    NotFound: 404,
+    TooLarge: 413,
+    UnsupportedEncoding: 415,
+    RateLimited: 429,
+    Busy: 503,
+}
+# The status recorded for a request whose client left before its answer (nginx's convention).
+CLIENT_CLOSED = 499
+
+
+def status_of(exc: CadchatError) -> int:
+    for kind in type(exc).__mro__:
+        if kind in STATUS:
+            return STATUS[kind]
+    return 400
+
+
+def domain_response(exc: CadchatError) -> web.Response:
+    headers = {"Retry-After": str(exc.extra["retry_after"])} if "retry_after" in exc.extra else None
+    return error_response(status_of(exc), exc.message, headers=headers, **exc.extra)
 
 
 def _message(request: web.Request, exc: web.HTTPException) -> str:
@@ -37,11 +81,13 @@ def _route(request: web.Request) -> str:
 async def observe(request: web.Request, handler) -> web.StreamResponse:
     started = time.perf_counter()
     request_id = request.headers.get("X-Request-ID", "")
-    if not _REQUEST_ID.fullmatch(request_id):
-        request_id = uuid.uuid4().hex
+    if not request_id or not _REQUEST_ID.fullmatch(request_id):
+        request_id = f"{_ID_PREFIX}{next(_ID_COUNTER):08x}"
     request[REQUEST_ID] = request_id
     try:
         response = await handler(request)
+    except CadchatError as exc:
+        response = domain_response(exc)
     except ApiError as exc:
         response = exc.response()
     except web.HTTPException as exc:
@@ -50,6 +96,11 @@ async def observe(request: web.Request, handler) -> web.StreamResponse:
         response = error_response(exc.status, _message(request, exc), headers=exc.headers)
     except asyncio.CancelledError:
         raise
+    except ConnectionResetError:
+        # The client left mid-body or mid-answer: nothing to answer, nothing wrong here.
+        # The answer goes nowhere (aiohttp drops it quietly); it is counted with status 499.
+        log.debug("client left during %s %s (request %s)", request.method, request.path, request_id)
+        response = error_response(CLIENT_CLOSED, "client closed the connection")
     except Exception:
         log.exception("unhandled error in %s %s (request %s)", request.method, request.path, request_id)
         response = error_response(500, "internal server error", request_id=request_id)

@@ -1,18 +1,47 @@
-"""JSON in and out of handlers: body parsing with clear 400/413s, and JSON error responses.
+"""JSON in and out of handlers: a bounded body reader and JSON responses.
 
 Every error the service answers is a JSON object carrying `error` and `message` (old clients
 read one or the other) and `success: false` (the user-code routes' clients read that).
+
+Bodies are read here, never by aiohttp's own `read()`/`json()`: the server runs with
+`auto_decompress=False` (see `SERVER_OPTIONS`), and a `Content-Encoding: gzip`/`deflate` body is
+inflated by `read_body` in steps whose output never passes the body limit, so a small compressed
+body that inflates to gigabytes costs at most `limit` bytes of work before its 413.
 """
 
 from __future__ import annotations
 
-import json
-from functools import partial
+import asyncio
+import zlib
 from typing import Any
 
 from aiohttp import web
 
-dumps = partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
+from cadchat.errors import InvalidInput, NotFound, TooLarge, UnsupportedEncoding
+from cadchat.inputs import dumps, int_param, parse_json, text_field
+from cadchat.keys import SETTINGS
+
+__all__ = [
+    "SERVER_OPTIONS",
+    "ApiError",
+    "bad_request",
+    "dumps",
+    "error_body",
+    "error_response",
+    "int_param",
+    "json_object",
+    "json_response",
+    "not_found",
+    "read_body",
+    "text_field",
+]
+
+# Keyword arguments for the server (web.run_app / AppRunner / the test server).
+SERVER_OPTIONS: dict[str, Any] = {"auto_decompress": False}
+
+_WBITS = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS}
+_READ_CHUNK = 64 * 1024
+_INFLATE_STEP = 128 * 1024  # bytes of output per step: about a millisecond of work
 
 
 def json_response(data: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -33,7 +62,8 @@ def error_response(status: int, message: str, *, headers: Any = None, **extra: A
 
 
 class ApiError(Exception):
-    """Raise from logic or handlers: the middleware answers it as a JSON error."""
+    """An HTTP error raised by web-layer code (access control, content negotiation): the
+    middleware answers it in the JSON error shape. Domain modules raise `cadchat.errors`."""
 
     def __init__(self, status: int, message: str, *, headers: dict[str, str] | None = None, **extra: Any):
         super().__init__(message)
@@ -46,64 +76,72 @@ class ApiError(Exception):
         return error_response(self.status, self.message, headers=self.headers, **self.extra)
 
 
-def bad_request(message: str) -> ApiError:
-    return ApiError(400, message)
+def bad_request(message: str) -> InvalidInput:
+    return InvalidInput(message)
 
 
-def not_found(message: str) -> ApiError:
-    return ApiError(404, message)
+def not_found(message: str) -> NotFound:
+    return NotFound(message)
+
+
+def _too_large(limit: int) -> TooLarge:
+    return TooLarge(f"request body too large: limit {limit} bytes")
+
+
+async def read_body(request: web.Request) -> bytes:
+    """The request body, inflated when its Content-Encoding is gzip or deflate.
+
+    Raises `TooLarge` as soon as the sent or the inflated size passes CADCHAT_MAX_BODY_BYTES,
+    `InvalidInput` for a body that is not the encoding it claims, `UnsupportedEncoding` for any
+    other encoding. A client that leaves mid-body raises `ConnectionResetError`.
+    """
+    limit = request.app[SETTINGS].max_body_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise TooLarge(f"request body too large: {request.content_length} bytes, limit {limit}")
+    encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
+    if encoding in ("", "identity"):
+        # aiohttp reads a plain body in one step and stops at client_max_size (the same limit).
+        try:
+            return await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            raise _too_large(limit) from None
+    if encoding in _WBITS:
+        inflater = zlib.decompressobj(_WBITS[encoding])
+    else:
+        raise UnsupportedEncoding(
+            f"Content-Encoding {encoding[:40]!r} is not supported: send gzip, deflate or none"
+        )
+    parts: list[bytes] = []
+    size = sent = 0
+    while chunk := await request.content.read(_READ_CHUNK):
+        sent += len(chunk)
+        if sent > limit:
+            raise _too_large(limit)
+        while chunk:
+            # At most one step of output at a time, never past the limit (+1 to notice passing
+            # it), and other requests run between two steps.
+            try:
+                out = inflater.decompress(chunk, min(_INFLATE_STEP, limit - size + 1))
+            except zlib.error:
+                raise InvalidInput(f"request body is not valid {encoding} data") from None
+            size += len(out)
+            if size > limit:
+                raise _too_large(limit)
+            parts.append(out)
+            chunk = inflater.unconsumed_tail
+            if chunk:
+                await asyncio.sleep(0)
+    if not inflater.eof:
+        raise InvalidInput(f"request body is not valid {encoding} data (truncated)")
+    return b"".join(parts)
 
 
 async def json_object(request: web.Request) -> dict[str, Any]:
-    """The request body as a JSON object, or a 400 (malformed, not an object) / 413 (too big)."""
-    limit = request.app._client_max_size
-    if request.content_length is not None and request.content_length > limit:
-        raise ApiError(413, f"request body too large: {request.content_length} bytes, limit {limit}")
-    try:
-        raw = await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        raise ApiError(413, f"request body too large: limit {limit} bytes") from None
+    """The request body as a JSON object; `InvalidInput` (malformed, not an object), `TooLarge`."""
+    raw = await read_body(request)
     if not raw.strip():
-        raise bad_request("request body must be a JSON object")
-    try:
-        body = json.loads(raw)
-    except UnicodeDecodeError:
-        raise bad_request("request body is not UTF-8") from None
-    except ValueError as exc:
-        raise bad_request(f"malformed JSON: {exc}") from None
+        raise InvalidInput("request body must be a JSON object")
+    body = parse_json(raw)
     if not isinstance(body, dict):
-        raise bad_request(f"request body must be a JSON object, not {type(body).__name__}")
+        raise InvalidInput(f"request body must be a JSON object, not {type(body).__name__}")
     return body
-
-
-def text_field(body: dict[str, Any], *names: str, required: bool = True, max_length: int = 2000) -> str:
-    """The first of `names` present in the body, as stripped text; 400 when missing/wrong."""
-    for name in names:
-        if name in body and body[name] is not None:
-            value = body[name]
-            if not isinstance(value, str):
-                raise bad_request(f"'{name}' must be a string, not {type(value).__name__}")
-            value = value.strip()
-            if required and not value:
-                raise bad_request(f"'{name}' must not be empty")
-            if len(value) > max_length:
-                raise ApiError(413, f"'{name}' is longer than {max_length} characters")
-            return value
-    if required:
-        raise bad_request(f"missing field: {' or '.join(repr(n) for n in names)}")
-    return ""
-
-
-def int_param(raw: Any, name: str, *, default: int, low: int, high: int) -> int:
-    """An integer query/body parameter within bounds; 400 otherwise."""
-    if raw is None or raw == "":
-        return default
-    if isinstance(raw, bool):
-        raise bad_request(f"'{name}' must be an integer")
-    try:
-        value = int(raw)
-    except (TypeError, ValueError):
-        raise bad_request(f"'{name}' must be an integer") from None
-    if not low <= value <= high:
-        raise bad_request(f"'{name}' must be between {low} and {high}")
-    return value

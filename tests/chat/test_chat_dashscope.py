@@ -1,5 +1,5 @@
 """The dashscope provider through the real SDK (dashscope.AioGeneration) against the fake gateway:
-plain and streamed answers, and every failure the issue lists."""
+plain and streamed answers, and every upstream failure mode."""
 
 from __future__ import annotations
 

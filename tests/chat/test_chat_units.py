@@ -16,8 +16,8 @@ from cadchat.chat.lisp import extract_lisp, paren_depth
 from cadchat.chat.model import ContextItem, Turn
 from cadchat.chat.prompt import OFFLINE_MARK, build_prompt, offline_answer
 from cadchat.chat.service import parse_request
+from cadchat.errors import InvalidInput
 from cadchat.library.model import Command
-from cadchat.web_json import ApiError
 
 
 class Clock:
@@ -211,6 +211,5 @@ def test_parse_request_reads_mode_stream_history_and_accept():
     ],
 )
 def test_parse_request_rejects_bad_input(body):
-    with pytest.raises(ApiError) as info:
+    with pytest.raises(InvalidInput):
         parse_request(body)
-    assert info.value.status == 400

@@ -56,6 +56,8 @@ def transport_error(exc: BaseException) -> UpstreamError:
     """Map a transport exception to an UpstreamError that names the failure, not the request."""
     if isinstance(exc, UpstreamError):
         return exc
+    if isinstance(exc, UnicodeEncodeError):  # our request could not be encoded: not upstream's fault
+        return UpstreamError("bad_request", "the request holds text that cannot be encoded")
     if isinstance(exc, TimeoutError):  # includes aiohttp's ServerTimeoutError / ConnectionTimeoutError
         return UpstreamError("timeout", f"upstream timed out ({type(exc).__name__})")
     if isinstance(exc, (aiohttp.ClientConnectionError, ConnectionError, OSError)):

@@ -39,8 +39,9 @@ from cadchat.chat.model import (
 from cadchat.chat.prompt import build_prompt
 from cadchat.chat.providers import OfflineProvider, Provider
 from cadchat.config import Settings
+from cadchat.errors import Busy, InvalidInput, RateLimited
+from cadchat.inputs import text_field
 from cadchat.library.model import Command
-from cadchat.web_json import ApiError, bad_request, text_field
 
 log = logging.getLogger(__name__)
 
@@ -133,12 +134,7 @@ class ChatService:
             self._count(self.provider_name, request, "rate_limited")
             log.info("chat rate limit for %s: 429, retry in %.1f s", client, wait)
             retry = max(1, int(wait + 0.999))
-            raise ApiError(
-                429,
-                f"too many chat requests; retry in {retry} s",
-                headers={"Retry-After": str(retry)},
-                retry_after=retry,
-            )
+            raise RateLimited(f"too many chat requests; retry in {retry} s", retry_after=retry)
 
     async def context(self, message: str) -> list[ContextItem]:
         settings = self.settings
@@ -182,9 +178,7 @@ class ChatService:
         if not self.slots.try_acquire():
             self._count(remote.name, request, "busy")
             log.info("chat at capacity (%d upstream calls): 503", self.slots.capacity)
-            raise ApiError(
-                503, "chat is at capacity; retry shortly", headers={"Retry-After": "1"}, retry_after=1
-            )
+            raise Busy("chat is at capacity; retry shortly", retry_after=1)
         probe = self.breaker.state == CircuitBreaker.HALF_OPEN
         if not self.breaker.allow():  # half-open and another call is already probing
             self.slots.release()
@@ -485,16 +479,16 @@ def parse_history(raw: Any, *, max_turns: int = 20, max_chars: int = 4000) -> Se
     if raw is None:
         return ()
     if not isinstance(raw, list):
-        raise bad_request("'history' must be a list of {role, content} objects")
+        raise InvalidInput("'history' must be a list of {role, content} objects")
     turns = []
     for number, item in enumerate(raw[-max_turns:]):
         if not isinstance(item, dict):
-            raise bad_request(f"history[{number}] must be an object")
+            raise InvalidInput(f"history[{number}] must be an object")
         role, content = item.get("role"), item.get("content")
         if role not in ROLES:
-            raise bad_request(f"history[{number}].role must be 'user' or 'assistant'")
+            raise InvalidInput(f"history[{number}].role must be 'user' or 'assistant'")
         if not isinstance(content, str):
-            raise bad_request(f"history[{number}].content must be a string")
+            raise InvalidInput(f"history[{number}].content must be a string")
         if content.strip():
             turns.append(Turn(role, content.strip()[:max_chars]))
     return tuple(turns)
@@ -506,14 +500,14 @@ def parse_request(body: dict[str, Any], *, accept: str = "", max_chars: int = 40
     message = text_field(body, "message", "requirement", "query", max_length=max_chars)
     mode = body.get("mode") or "lisp"
     if mode not in MODES:
-        raise bad_request(f"'mode' must be one of {', '.join(MODES)}")
+        raise InvalidInput(f"'mode' must be one of {', '.join(MODES)}")
     stream = body.get("stream")
     if stream is not None and not isinstance(stream, bool):
-        raise bad_request("'stream' must be true or false")
+        raise InvalidInput("'stream' must be true or false")
     if stream is None:
         stream = "text/event-stream" in accept
     use_cache = body.get("cache", True)
     if not isinstance(use_cache, bool):
-        raise bad_request("'cache' must be true or false")
+        raise InvalidInput("'cache' must be true or false")
     history = parse_history(body.get("history"))
     return ChatRequest(message=message, history=tuple(history), mode=mode, stream=stream, use_cache=use_cache)

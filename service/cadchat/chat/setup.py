@@ -27,7 +27,7 @@ READ_BUFFER = 4 * 1024  # upstream read buffer per connection (SSE chunks are ~0
 
 
 def stored_code(app: web.Application, command: Command) -> str | None:
-    """The code the user-code store (issue 3) holds for a user program, when the store is there."""
+    """The code the user-code store holds for a user program, when the store is there."""
     store = app.get(USER_CODES)
     if store is None or not isinstance(command.id, int):
         return None
@@ -62,14 +62,19 @@ def base_url(settings: Settings) -> str:
 
 
 def env_proxy(url: str) -> tuple[Any, Any]:
-    """The proxy (and its auth) the environment sets for `url`, honouring NO_PROXY; (None, None)."""
-    from aiohttp.helpers import get_env_proxy_for_url
+    """The proxy (and its auth) the environment sets for `url` (HTTPS_PROXY, HTTP_PROXY, ...),
+    honouring NO_PROXY; (None, None) when there is none."""
+    from urllib.request import getproxies, proxy_bypass
+
     from yarl import URL
 
-    try:
-        return get_env_proxy_for_url(URL(url))
-    except LookupError:
+    target = URL(url)
+    proxy = getproxies().get(target.scheme or "https")
+    if not proxy or (target.host and proxy_bypass(target.host)):
         return None, None
+    proxy_url = URL(proxy)
+    auth = aiohttp.BasicAuth(proxy_url.user, proxy_url.password or "") if proxy_url.user else None
+    return proxy_url.with_user(None), auth
 
 
 def sdk_client(settings: Settings, *, max_connections: int) -> Any:

@@ -1,16 +1,30 @@
-"""POST /api/chat: JSON, or Server-Sent Events with `"stream": true` / `Accept: text/event-stream`."""
+"""POST /api/chat: JSON, or Server-Sent Events with `"stream": true` / `Accept: text/event-stream`.
+
+Bad input is answered 400 before a stream starts. Once it has started, a failure ends it with an
+`error` event carrying a reason. aiohttp does not cancel a handler whose client left, so a
+streamed answer watches its connection: a client gone (even before the first token) cancels the
+stream at once, which closes the upstream call and frees its slot.
+"""
 
 from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
 
 from aiohttp import web
 
 from cadchat.chat.guards import client_address
 from cadchat.chat.service import parse_request
+from cadchat.inputs import dumps
 from cadchat.keys import CHAT, REQUEST_ID, SETTINGS
-from cadchat.web_json import dumps, json_object, json_response
+from cadchat.web_json import json_object, json_response
+
+log = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 4000
 WRITE_BUFFER = 8 * 1024
+WATCH_INTERVAL = 0.1  # seconds between two looks at a streaming client's connection
 
 
 def sse(event: str, data: object) -> bytes:
@@ -46,12 +60,47 @@ async def chat(request: web.Request) -> web.StreamResponse:
         if request.transport is not None:
             # Back-pressure early: a slow reader holds at most this much of ours per stream.
             request.transport.set_write_buffer_limits(high=WRITE_BUFFER)
-        async for name, data in events:
-            await response.write(sse(name, data))
-        await response.write_eof()
+        pump = asyncio.ensure_future(_pump(response, events, request_id))
+        await _until_done_or_gone(request, pump)
     except ConnectionResetError:
         pass  # the client left: closing `events` below closes the upstream call
     finally:
         await events.aclose()
         service.release(plan)
     return response
+
+
+async def _pump(response: web.StreamResponse, events, request_id: str) -> None:
+    try:
+        async for name, data in events:
+            await response.write(sse(name, data))
+    except (ConnectionResetError, asyncio.CancelledError):
+        raise
+    except Exception:
+        log.exception("chat stream %s failed", request_id)
+        error = {"kind": "internal", "status": None, "code": "", "message": "internal error"}
+        await response.write(sse("error", {"request_id": request_id, **error}))
+    await response.write_eof()
+
+
+def _gone(request: web.Request) -> bool:
+    transport = request.transport
+    return transport is None or transport.is_closing()
+
+
+async def _until_done_or_gone(request: web.Request, pump: asyncio.Future[None]) -> None:
+    """Wait for `pump`; cancel it as soon as the client's connection is closed."""
+    try:
+        while not pump.done():
+            await asyncio.wait((pump,), timeout=WATCH_INTERVAL)
+            if not pump.done() and _gone(request):
+                pump.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await pump
+                return
+        pump.result()
+    finally:
+        if not pump.done():  # our own task was cancelled: take the stream down with it
+            pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pump

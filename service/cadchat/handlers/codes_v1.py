@@ -13,11 +13,13 @@ from typing import Any
 
 from aiohttp import web
 
+from cadchat.errors import InvalidInput, TooLarge
 from cadchat.handlers.user_codes import code_or_404, store_of
+from cadchat.inputs import int_param
 from cadchat.keys import EXECUTOR
 from cadchat.usercodes import lisp
 from cadchat.usercodes.model import UserCode
-from cadchat.web_json import ApiError, int_param, json_object, json_response
+from cadchat.web_json import json_object, json_response
 
 WRITABLE = ("command", "description", "code", "tags")
 READ_ONLY = (
@@ -54,7 +56,7 @@ async def _changes(request: web.Request) -> dict[str, Any]:
     body = await json_object(request)
     unknown = sorted(set(body) - set(WRITABLE) - set(READ_ONLY))
     if unknown:
-        raise ApiError(400, f"unknown field(s): {', '.join(unknown)}")
+        raise InvalidInput(f"unknown field(s): {', '.join(unknown)}")
     return {k: body[k] for k in WRITABLE if k in body}
 
 
@@ -63,7 +65,7 @@ async def list_codes(request: web.Request) -> web.Response:
     limit = int_param(request.query.get("limit"), "limit", default=50, low=1, high=MAX_PAGE)
     q = request.query.get("q", "")
     if len(q) > 200:
-        raise ApiError(413, "'q' is longer than 200 characters")
+        raise TooLarge("'q' is longer than 200 characters")
     found = store_of(request).search(q)
     page = found[offset : offset + limit]
     return json_response(

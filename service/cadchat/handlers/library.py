@@ -5,8 +5,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from cadchat import answers
+from cadchat.errors import NotFound, TooLarge
+from cadchat.inputs import dumps, int_param, text_field
 from cadchat.keys import CATALOG, EXECUTOR, LIBRARY, METRICS, QUERY_CACHE, SETTINGS
-from cadchat.web_json import ApiError, dumps, int_param, json_object, json_response, not_found, text_field
+from cadchat.web_json import json_object, json_response
 
 MAX_NEED_CHARS = 2000
 
@@ -43,7 +45,7 @@ async def search_get(request: web.Request) -> web.Response:
     if not text:
         return json_response({"codes": []})
     if len(text) > MAX_NEED_CHARS:
-        raise ApiError(413, f"'q' is longer than {MAX_NEED_CHARS} characters")
+        raise TooLarge(f"'q' is longer than {MAX_NEED_CHARS} characters")
     return json_response(answers.search_codes(request.app[CATALOG], text, limit))
 
 
@@ -55,10 +57,12 @@ async def list_codes(request: web.Request) -> web.Response:
 
 
 async def get_code(request: web.Request) -> web.Response:
-    code_id = int(request.match_info["id"])
-    command = answers.find_code(request.app[CATALOG], code_id)
+    raw = request.match_info["id"]
+    code_id = int(raw)
+    # Ids are written without leading zeros: "00001" names no code, as everywhere else.
+    command = None if raw != str(code_id) else answers.find_code(request.app[CATALOG], code_id)
     if command is None:
-        raise not_found(f"code {code_id} not found")
+        raise NotFound(f"code {raw} not found")
     return json_response({"code": answers.code_detail(command)})
 
 

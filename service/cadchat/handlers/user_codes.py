@@ -12,14 +12,16 @@ from typing import Any
 
 from aiohttp import web
 
+from cadchat.errors import InvalidInput, NotFound, TooLarge
+from cadchat.inputs import int_param
 from cadchat.keys import CATALOG, EXECUTOR, USER_CODES, USER_CODES_LIST
 from cadchat.library.store import LIBRARY_ID_BASE
 from cadchat.usercodes import lisp
 from cadchat.usercodes.listing import list_item
-from cadchat.usercodes.model import UserCode, check_code, check_text, parse_id, success_rate
+from cadchat.usercodes.model import UserCode, check_code, check_command, check_text, parse_id, success_rate
 from cadchat.usercodes.popularity import popular as rank_popular
 from cadchat.usercodes.store import UserCodeStore
-from cadchat.web_json import ApiError, int_param, json_object, json_response
+from cadchat.web_json import json_object, json_response
 
 # When neither a `command` nor a `(defun ...)` names the code: it still has to be findable.
 FALLBACK_COMMAND = "USERCODE"
@@ -34,7 +36,7 @@ def code_or_404(request: web.Request) -> UserCode:
     code_id = parse_id(request.match_info["id"])
     code = store_of(request).get(code_id) if code_id is not None else None
     if code is None:
-        raise ApiError(404, "user code not found")
+        raise NotFound("user code not found")
     return code
 
 
@@ -82,7 +84,7 @@ async def preview(request: web.Request) -> web.Response:
     body = await json_object(request)
     limits = store_of(request).limits
     code = check_code(body.get("code"), limits)
-    command = check_text("command", body.get("command"), limits.max_command_chars, required=False)
+    command = check_command(body.get("command"), limits.max_command_chars, required=False)
     description = check_text(
         "description", body.get("description"), limits.max_description_chars, required=False, multiline=True
     )
@@ -114,7 +116,7 @@ async def create_code(request: web.Request) -> web.Response:
     body = await json_object(request)
     kind = body.get("type")
     if kind is not None and not isinstance(kind, str):
-        raise ApiError(400, "'type' must be a string")
+        raise InvalidInput("'type' must be a string")
     code = body.get("code")
     saved = await store_of(request).create(
         command=await derived_command(request, body, code),
@@ -134,11 +136,11 @@ async def feedback(request: web.Request) -> web.Response:
     raw_id = body.get("code_id")
     success = body.get("success", False)
     if not isinstance(success, bool):
-        raise ApiError(400, "'success' must be true or false")
+        raise InvalidInput("'success' must be true or false")
     for name in ("requirement", "feedback"):
         check_text(name, body.get(name), 2000, required=False, multiline=True)
     if raw_id is None or raw_id == "":
-        raise ApiError(400, "missing field: 'code_id'")
+        raise InvalidInput("missing field: 'code_id'")
     store = store_of(request)
     user_id = parse_id(raw_id)
     if user_id is not None:
@@ -150,7 +152,7 @@ async def feedback(request: web.Request) -> web.Response:
         if isinstance(text, str) and _LIBRARY_ID.fullmatch(text) and int(text) >= LIBRARY_ID_BASE:
             command = request.app[CATALOG].library.index.get(int(text))
         if command is None:
-            raise ApiError(404, f"code {str(raw_id)[:40]!r} not found")
+            raise NotFound(f"code {str(raw_id)[:40]!r} not found")
         counts = await store.record_library_use(command, success)
         usage, hits = counts.usage_count, counts.success_count
     return json_response(
@@ -168,7 +170,7 @@ def _popular(request: web.Request) -> list[dict[str, Any]]:
     limit = int_param(request.query.get("limit"), "limit", default=10, low=1, high=100)
     keyword = request.query.get("keyword", "")
     if len(keyword) > 200:
-        raise ApiError(413, "'keyword' is longer than 200 characters")
+        raise TooLarge("'keyword' is longer than 200 characters")
     library = request.app[CATALOG].library
     return rank_popular(store.all(), store.library_usage(), library.by_key, keyword=keyword, limit=limit)
 

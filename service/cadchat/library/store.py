@@ -124,6 +124,9 @@ def _stable_id(key: str, taken: set[int]) -> int:
 # for less often, so on an equal match the everyday command should win.
 PRIOR_EVERYDAY = 1.0
 PRIOR_OTHER = 0.92
+# An Express Tools or LISP variant shares the core command's action; on the action alone the
+# core command wins, the variant wins where the need names what only it does.
+EXTENSION_CONCEPT_PRIOR = 0.85
 
 
 def command_prior(command: Command) -> float:
@@ -132,9 +135,20 @@ def command_prior(command: Command) -> float:
     return PRIOR_OTHER
 
 
+def concept_prior(command: Command) -> float:
+    return EXTENSION_CONCEPT_PRIOR if command.type == "lisp" else 1.0
+
+
+def rank_key(command: Command) -> tuple[int, str, str]:
+    """How retrieval orders equal scores: library commands before user programs, then by name."""
+    return (command.type == "user_program", command.key, str(command.id))
+
+
 def build_index(commands: Iterable[Command]) -> FrozenIndex[Command]:
+    # Inserted in rank_key order: the frozen index breaks ties by insertion order.
     return FrozenIndex(
-        (c.id, c, document_features(c.name, c.aliases, c.description, command_prior(c))) for c in commands
+        (c.id, c, document_features(c.name, c.aliases, c.description, command_prior(c), concept_prior(c)))
+        for c in sorted(commands, key=rank_key)
     )
 
 

@@ -18,13 +18,15 @@ import heapq
 import math
 from array import array
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
 import numpy as np
 
-from cadchat.retrieval.lexicon import OBJECT_CONCEPTS, concepts
-from cadchat.retrieval.text import cjk_grams, is_cjk, is_stop_word, normalize, runs, stem, words
+from cadchat.retrieval.lexicon import OBJECT_CONCEPTS, concepts, sound_concepts
+from cadchat.retrieval.lexicon import preload as preload_sounds
+from cadchat.retrieval.phonetic import word_keys
+from cadchat.retrieval.text import PARTICLES, cjk_grams, is_cjk, is_stop_word, normalize, runs, stem, words
 
 T = TypeVar("T")
 
@@ -43,6 +45,10 @@ Q_WORD = 1.0
 Q_BIGRAM = 1.0
 Q_UNIGRAM = 0.5
 Q_TITLE = 0.5
+Q_PAIR = 0.5  # an action together with its object ("cp:join+solid3d")
+Q_SOUND = 0.4  # a corpus pair that sounds like a typed pair unknown to the corpus (便宜 -> 偏移)
+Q_SOUND_CONCEPT = 0.75  # a concept the need only sounds like, relative to naming it
+Q_SOUND_TITLE = Q_TITLE * Q_SOUND_CONCEPT  # an official name the need only sounds like
 MAX_TITLE = 8  # characters of an official name looked for inside a query
 
 
@@ -69,11 +75,59 @@ def _text_features(text: str, weight: float, into: dict[str, float]) -> None:
                 into[key] = weight
 
 
+def concept_pairs(found: set[str]) -> list[str]:
+    """An action with the kind of object it acts on ("cp:join+solid3d"): 合并 of solids is UNION,
+    合并 of lines is JOIN; the pair tells near neighbours apart where the action alone cannot."""
+    objects = [c for c in found if c in OBJECT_CONCEPTS and c != "draw"]
+    return [f"cp:{a}+{o}" for a in found if a not in OBJECT_CONCEPTS for o in objects]
+
+
+def sound_term(feature: str) -> tuple[str, str] | None:
+    """(kind prefix, Chinese word) of a feature that sound-alikes can stand in for: a character
+    pair ("", "偏移") or an official name of two or more characters ("t:", "偏移")."""
+    prefix, word = ("t:", feature[2:]) if feature.startswith("t:") else ("", feature)
+    if len(word) < 2 or (not prefix and len(word) != 2) or not all(is_cjk(ch) for ch in word):
+        return None
+    return prefix, word
+
+
+def sound_keys(feature: str) -> list[str]:
+    """The keys under which a sound term is found ("pian-yi", "t:pian-yi"); [] for other features."""
+    term = sound_term(feature)
+    return [term[0] + key for key in word_keys(term[1])] if term else []
+
+
+class SoundAlikes:
+    """Which terms of a corpus sound alike: sound key -> pairs and names ("pian-yi" -> 偏移)."""
+
+    def __init__(self, features: Iterable[str] = ()) -> None:
+        self._terms: dict[str, dict[str, None]] = {}
+        for feature in features:
+            self.add(feature)
+
+    def add(self, feature: str) -> None:
+        for key in sound_keys(feature):
+            self._terms.setdefault(key, {})[feature] = None
+
+    def remove(self, feature: str) -> None:
+        for key in sound_keys(feature):
+            known = self._terms.get(key)
+            if known is not None:
+                known.pop(feature, None)
+                if not known:
+                    del self._terms[key]
+
+    def get(self, key: str) -> Iterable[str]:
+        return self._terms.get(key, ())
+
+
 def document_features(
-    name: str, aliases: Iterable[str], description: str, prior: float = 1.0
+    name: str, aliases: Iterable[str], description: str, prior: float = 1.0, concept_prior: float = 1.0
 ) -> dict[str, float]:
     """Weighted features of one entry; `prior` (0..1) scales them all, so a rarely wanted
-    command needs a clearly better match to outrank an everyday one."""
+    command needs a clearly better match to outrank an everyday one. `concept_prior` (0..1)
+    scales only the concepts: an extension shares the core command's action (炸开, 填充), so it
+    should win on what only it does (its own words), not on the action they share."""
     features: dict[str, float] = {}
     for token in (name, *aliases):
         token = normalize(token).strip()
@@ -88,8 +142,11 @@ def document_features(
         # The official name said in full ("画圆" names 圆, not 圆弧) is stronger than its bigrams.
         features["t:" + normalize(title).strip()] = W_TITLE
     norm = normalize(description)
-    for concept in concepts(norm + normalize(name), [*words(description), stem(normalize(name))]):
-        features["c:" + concept] = W_CONCEPT
+    found = concepts(norm + normalize(name), [*words(description), stem(normalize(name))])
+    for concept in found:
+        features["c:" + concept] = W_CONCEPT * concept_prior
+    for pair in concept_pairs(found):
+        features[pair] = W_CONCEPT * concept_prior
     if prior != 1.0:
         features = {key: weight * prior for key, weight in features.items()}
     return features
@@ -97,23 +154,36 @@ def document_features(
 
 @dataclass(frozen=True, slots=True)
 class Query:
+    """An analysed need: weighted features, and the features (character pairs, names) that are
+    looked for by their sound, with the weight of a sound-alike, when the corpus does not know
+    them as typed."""
+
     text: str
     features: dict[str, float]
+    sounds: dict[str, float] = field(default_factory=dict)
 
 
 def analyze_query(text: str) -> Query:
     norm = normalize(text)
     parts = runs(text)
     features: dict[str, float] = {}
+    sounds: dict[str, float] = {}
     stemmed: list[str] = []
     typed_command = len(parts) == 1 and not is_cjk(parts[0])
     for run in parts:
         if is_cjk(run):
-            for gram in cjk_grams(run):
+            grams = cjk_grams(run)
+            for gram in grams:
                 features[gram] = Q_BIGRAM if len(gram) == 2 else Q_UNIGRAM
+            for gram in grams:
+                if len(gram) == 2:
+                    sounds[gram] = Q_SOUND
             for size in range(1, min(len(run), MAX_TITLE) + 1):
                 for start in range(len(run) - size + 1):
-                    features["t:" + run[start : start + size]] = Q_TITLE
+                    part = run[start : start + size]
+                    features["t:" + part] = Q_TITLE
+                    if size > 1 and PARTICLES.isdisjoint(part):
+                        sounds["t:" + part] = Q_SOUND_TITLE
         elif run.isdigit() or (is_stop_word(run) and len(parts) > 1):
             continue
         else:
@@ -122,18 +192,33 @@ def analyze_query(text: str) -> Query:
             word = stem(run)
             stemmed.append(word)
             features["w:" + word] = Q_WORD
-    for concept in concepts(norm, stemmed):
+    named = concepts(norm, stemmed)
+    for concept in named:
         features["c:" + concept] = Q_OBJECT if concept in OBJECT_CONCEPTS else Q_ACTION
-    return Query(text=text, features=features)
+    sounded = sound_concepts(norm) - named
+    for concept in sounded:
+        weight = Q_OBJECT if concept in OBJECT_CONCEPTS else Q_ACTION
+        features["c:" + concept] = weight * Q_SOUND_CONCEPT
+    for pair in concept_pairs(named):
+        features[pair] = Q_PAIR
+    for pair in concept_pairs(named | sounded):
+        features.setdefault(pair, Q_PAIR * Q_SOUND_CONCEPT)
+    return Query(text=text, features=features, sounds=sounds)
 
 
 class SearchIndex(Generic[T]):
-    """A mutable index (users' programs: added and removed one at a time), postings as dicts."""
+    """A mutable index (users' programs: added and removed one at a time), postings as dicts.
 
-    def __init__(self) -> None:
+    `tie_key` orders entries of equal score; it must agree with the `sort_key` given to
+    `search`, so that capping ties here never drops an entry `search` would have kept.
+    """
+
+    def __init__(self, tie_key: Callable[[T], Any] = repr) -> None:
+        self._tie_key = tie_key
         self._entries: dict[object, T] = {}
         self._features: dict[object, tuple[str, ...]] = {}
         self._postings: dict[str, dict[object, float]] = {}
+        self._sounds = SoundAlikes()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -144,7 +229,10 @@ class SearchIndex(Generic[T]):
         self._entries[key] = entry
         self._features[key] = tuple(features)
         for feature, weight in features.items():
-            self._postings.setdefault(feature, {})[key] = weight
+            posting = self._postings.setdefault(feature, {})
+            if not posting:
+                self._sounds.add(feature)
+            posting[key] = weight
 
     def remove(self, key: object) -> bool:
         if key not in self._entries:
@@ -155,6 +243,7 @@ class SearchIndex(Generic[T]):
             del posting[key]
             if not posting:
                 del self._postings[feature]
+                self._sounds.remove(feature)
         return True
 
     def get(self, key: object) -> T | None:
@@ -167,23 +256,30 @@ class SearchIndex(Generic[T]):
         posting = self._postings.get(feature)
         return len(posting) if posting else 0
 
+    def sound_alikes(self, key: str) -> Iterable[str]:
+        """The pairs and names of this index with sound key `key` (see `sound_keys`)."""
+        return self._sounds.get(key)
+
     def top(self, factors: list[tuple[str, float]], limit: int) -> list[tuple[float, T]]:
-        """The best `limit` entries and any tied with the last, as (score, entry)."""
+        """The best `limit` entries as (score, entry), best first; equal scores by `tie_key`."""
         scores: dict[object, float] = {}
         for feature, factor in factors:
             posting = self._postings.get(feature)
             if posting:
                 for key, weight in posting.items():
                     scores[key] = scores.get(key, 0.0) + factor * weight
-        if not scores:
+        if not scores or limit <= 0:
             return []
-        best = heapq.nlargest(limit, scores.values())
-        floor = best[-1]
-        return [(score, self._entries[key]) for key, score in scores.items() if score >= floor]
+        entries, tie_key = self._entries, self._tie_key
+        best = heapq.nsmallest(limit, scores.items(), key=lambda kv: (-kv[1], tie_key(entries[kv[0]])))
+        return [(score, entries[key]) for key, score in best]
 
 
 class FrozenIndex(Generic[T]):
     """An immutable index (a library snapshot) in compressed-sparse-row arrays.
+
+    Entries of equal score rank in insertion order; insert them in the order of the `sort_key`
+    given to `search`, so that capping ties here never drops an entry `search` would keep.
 
     Scoring adds each query feature's postings into one float32 vector with numpy, so a query
     over 10,000 commands costs a few array operations instead of a Python loop per posting,
@@ -211,6 +307,9 @@ class FrozenIndex(Generic[T]):
         self._weights = np.frombuffer(weights, dtype=np.float32)[order]
         self._indptr = np.zeros(len(self._feature_ids) + 1, dtype=np.int64)
         np.cumsum(np.bincount(fid_array, minlength=len(self._feature_ids)), out=self._indptr[1:])
+        if self._entries:
+            preload_sounds()  # once per process, in the loader's thread, never in a request
+        self._sounds = SoundAlikes(self._feature_ids)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -226,7 +325,16 @@ class FrozenIndex(Generic[T]):
         fid = self._feature_ids.get(feature)
         return 0 if fid is None else int(self._indptr[fid + 1] - self._indptr[fid])
 
+    def sound_alikes(self, key: str) -> Iterable[str]:
+        """The pairs and names of this index with sound key `key` (see `sound_keys`)."""
+        return self._sounds.get(key)
+
     def top(self, factors: list[tuple[str, float]], limit: int) -> list[tuple[float, T]]:
+        """The best `limit` entries as (score, entry), best first; equal scores in insertion order.
+
+        Ties are capped, not returned whole: a library of 50,000 near-identical lines costs one
+        partition and a sort of `limit` entries, not a sort of 50,000.
+        """
         docs: list[np.ndarray] = []
         weights: list[np.ndarray] = []
         for feature, factor in factors:
@@ -235,21 +343,26 @@ class FrozenIndex(Generic[T]):
                 lo, hi = self._indptr[fid], self._indptr[fid + 1]
                 docs.append(self._docs[lo:hi])
                 weights.append(self._weights[lo:hi] * factor)
-        if not docs:
+        if not docs or limit <= 0:
             return []
         # One C pass adds every posting of every query feature into the score vector.
         scores = np.bincount(np.concatenate(docs), np.concatenate(weights), minlength=len(self._entries))
-        candidates = np.flatnonzero(scores)
+        candidates = np.flatnonzero(scores)  # ascending ordinals: insertion order
         if len(candidates) > limit:
             values = scores[candidates]
             floor = np.partition(values, len(values) - limit)[len(values) - limit]
-            candidates = candidates[values >= floor]  # keeps every entry tied with the last
-        return [(float(scores[i]), self._entries[i]) for i in candidates.tolist()]
+            above = candidates[values > floor]
+            tied = candidates[values == floor][: limit - len(above)]  # the earliest inserted
+            candidates = np.concatenate((above, tied))
+        # Best first; equal scores by ordinal (lexsort's last key is the primary one).
+        chosen = candidates[np.lexsort((candidates, -scores[candidates]))]
+        return [(float(scores[i]), self._entries[i]) for i in chosen.tolist()]
 
 
 class Index(Protocol[T]):
     def __len__(self) -> int: ...
     def df(self, feature: str) -> int: ...
+    def sound_alikes(self, key: str) -> Iterable[str]: ...
     def top(self, factors: list[tuple[str, float]], limit: int) -> list[tuple[float, T]]: ...
 
 
@@ -278,12 +391,35 @@ def search(
         return []
     factors: list[tuple[str, float]] = []
     reachable = 0.0
+    known: set[str] = set()
     for feature, q_weight in query.features.items():
         df = sum(ix.df(feature) for ix in indexes)
         if df:
             factor = q_weight * math.log(1.0 + (total - df + 0.5) / (df + 0.5))
             factors.append((feature, factor))
             reachable += factor
+            known.add(feature)
+    # A pair the corpus does not know as typed may be a pinyin slip (便宜 for 偏移): the corpus
+    # pairs that sound like it stand in, weaker than the pair typed right would; so do names
+    # that sound like a stretch of the need with such a pair in it (涂层 for 图层).
+    slips = {f for f in query.sounds if len(f) == 2 and f not in known}
+    stand_ins: dict[str, float] = {}
+    for typed, q_weight in query.sounds.items():
+        if typed in known or not slips:
+            continue
+        if len(typed) > 2 and not any(typed[i : i + 2] in slips for i in range(2, len(typed) - 1)):
+            continue
+        best = 0.0
+        keys = sound_keys(typed)
+        for alike in {a for ix in indexes for key in keys for a in ix.sound_alikes(key)}:
+            if alike in query.features:
+                continue
+            df = sum(ix.df(alike) for ix in indexes)
+            factor = q_weight * math.log(1.0 + (total - df + 0.5) / (df + 0.5))
+            stand_ins[alike] = max(factor, stand_ins.get(alike, 0.0))
+            best = max(best, factor)
+        reachable += best
+    factors.extend(stand_ins.items())
     if reachable <= 0.0:
         return []
     pool = [candidate for ix in indexes for candidate in ix.top(factors, limit)]

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from cadchat.retrieval.text import stem
+from cadchat.retrieval import phonetic
+from cadchat.retrieval.phonetic import readings, sounds_alike
+from cadchat.retrieval.text import PARTICLES, stem
 
 CONCEPT_GROUPS: dict[str, tuple[str, ...]] = {
     # drawing
@@ -196,4 +198,56 @@ def concepts(normalized_text: str, stemmed_words: Iterable[str]) -> set[str]:
                 if normalized_text.startswith(variant, i):
                     found.add(concept)
     found.update(_WORDS[w] for w in stemmed_words if w in _WORDS)
+    return found
+
+
+# Chinese variants of two or more characters by the readings of their first character, for
+# matching what a need sounds like ("修建" for 修剪, "涂层" for 图层); built on first use.
+_SOUND_BY_FIRST: dict[str, list[tuple[tuple[frozenset[str], ...], str]]] | None = None
+
+
+def _sound_table() -> dict[str, list[tuple[tuple[frozenset[str], ...], str]]]:
+    global _SOUND_BY_FIRST
+    if _SOUND_BY_FIRST is None:
+        table: dict[str, list[tuple[tuple[frozenset[str], ...], str]]] = {}
+        for concept, variants in CONCEPT_GROUPS.items():
+            for variant in variants:
+                if len(variant) < 2 or not all(ch > "\u3000" for ch in variant):
+                    continue  # one character sounds like too many others
+                # A curated word is read the common way: its rarer readings only add collisions.
+                word = tuple(frozenset(readings(ch)[:1]) for ch in variant)
+                if all(word):
+                    for first in word[0]:
+                        table.setdefault(first, []).append((word, concept))
+        _SOUND_BY_FIRST = table
+    return _SOUND_BY_FIRST
+
+
+def preload() -> None:
+    """Load the pinyin readings and build the sound table now, off the event loop."""
+    phonetic.preload()
+    _sound_table()
+
+
+def sound_concepts(normalized_text: str) -> set[str]:
+    """Concepts whose Chinese variants (two or more characters) the text only sounds like.
+
+    "把多余的线修建掉" sounds like 修剪 (trim). Concepts the text names exactly are included too;
+    callers subtract those. A stretch with a particle in it ("个尺") is phrasing, not a slip.
+    """
+    if _SOUND_BY_FIRST is None:
+        return set()  # before `preload`: no request waits for the readings
+    table = _SOUND_BY_FIRST
+    found: set[str] = set()
+    for i, ch in enumerate(normalized_text):
+        if ch <= "\u3000":
+            continue
+        for first in readings(ch):
+            for word, concept in table.get(first, ()):
+                if (
+                    concept not in found
+                    and sounds_alike(normalized_text, i, word)
+                    and PARTICLES.isdisjoint(normalized_text[i : i + len(word)])
+                ):
+                    found.add(concept)
     return found

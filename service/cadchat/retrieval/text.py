@@ -108,7 +108,7 @@ def is_cjk(run: str) -> bool:
 # "半径的圆弧", "条直" in "两条直线") is an accident of phrasing and pulls in unrelated
 # commands; but colloquial Chinese puts them inside verb-object terms ("编个组", "倒个角"),
 # so the two characters around one are joined instead ("编组", "倒角").
-_PARTICLES = frozenset("的了吗呢吧啊呀我你帮请把条根个")
+PARTICLES = frozenset("的了吗呢吧啊呀我你帮请把条根个")
 _COUNTERS = frozenset("一两二三四五六七八九十几每这那哪")  # "一个实体" joins nothing
 
 
@@ -118,17 +118,17 @@ def cjk_grams(run: str) -> list[str]:
     n = len(run)
     for i in range(n - 1):
         first = run[i]
-        if first in _PARTICLES:
+        if first in PARTICLES:
             continue
-        if run[i + 1] not in _PARTICLES:
+        if run[i + 1] not in PARTICLES:
             grams.append(first + run[i + 1])
         if first in _COUNTERS:
             continue
         # "画一个圆" -> "画圆", "编个组" -> "编组": join across counters and measure words,
         # when at least one particle is in between.
         j, skipped = i + 1, False
-        while j < n and (run[j] in _PARTICLES or run[j] in _COUNTERS):
-            skipped = skipped or run[j] in _PARTICLES
+        while j < n and (run[j] in PARTICLES or run[j] in _COUNTERS):
+            skipped = skipped or run[j] in PARTICLES
             j += 1
         if skipped and j < n:
             grams.append(first + run[j])

@@ -1,1 +1,1 @@
-"""User code storage (issue 3): the on-disk store, legacy import, LISP preview, popularity."""
+"""User code storage: the on-disk store, legacy import, LISP preview, popularity."""

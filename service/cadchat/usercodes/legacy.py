@@ -11,6 +11,12 @@ restored; the last line's `\\r` of a CRLF file belongs to the record terminator.
 line with no inline record above it cannot be placed and is reported, as is every record whose
 code file is missing, unsafe or undecodable.
 
+The old writer did not escape `|` either. A line that starts like a record (`ID|`, or ends in
+`|user_program`) but whose fields cannot be told apart — a `|` inside a command, description,
+file name or time — is never guessed at and never glued onto the record above: it is reported as
+not recovered with its original text and any lines that continue it. An inline record's code is
+everything after the first `||` (a `|` inside the code is kept).
+
 Idempotent: a code whose command and exact text are already stored (content_key) is reported
 as present, not stored again. The legacy files are only read. The server imports on start-up
 once per version of the file (its SHA-256 is remembered in legacy-imports.json, so a code a user
@@ -27,6 +33,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from cadchat.errors import CadchatError
 from cadchat.library.parser import decode
 from cadchat.usercodes.disk import DiskStore, StoreLocked
 from cadchat.usercodes.lisp import check_balance, command_name
@@ -35,12 +42,12 @@ from cadchat.usercodes.model import (
     Limits,
     UserCode,
     check_code,
+    check_command,
     check_tags,
     check_text,
     content_key,
     now_iso,
 )
-from cadchat.web_json import ApiError
 
 LEGACY_INDEX = "user_codes.txt"
 IMPORTS_FILE = "legacy-imports.json"
@@ -70,15 +77,23 @@ class Entry:
     created: str = ""
     code: str = ""  # inline: the raw text so far (CRLF files keep their '\r's)
     lines: int = 1
+    original: list[str] = field(default_factory=list)  # the physical lines, as read
+    ambiguous_next: int = 0  # an inline record's next line, when it was an ambiguous record
 
 
 @dataclass(frozen=True)
 class Note:
     line: int
     message: str
+    original: tuple[str, ...] = ()  # the physical lines as read, for the operator to repair
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.message}" if self.line else self.message
+        text = f"line {self.line}: {self.message}" if self.line else self.message
+        return text + "".join(f"\n    | {line}" for line in self.original)
+
+
+class Ambiguous(ValueError):
+    """A line that starts a record whose fields cannot be told apart."""
 
 
 @dataclass
@@ -121,23 +136,32 @@ def _body(raw: str) -> str:
 
 
 def classify(body: str, line: int) -> Entry | None:
-    """The record a physical line starts, or None when it is not one (a continuation)."""
+    """The record a physical line starts, or None when it is not one (a continuation).
+
+    Raises `Ambiguous` for a line that starts like a record but whose fields cannot be
+    attributed: a `|` inside a field shifts every field after it."""
     fields = body.split("|")
-    if len(fields) < 5:
-        return None
-    if fields[-1].strip().lower() == "user_program" and not _ID_PREFIX.match(body):
+    match = _ID_PREFIX.match(body)
+    if fields[-1].strip().lower() == "user_program" and not match:
+        if len(fields) != 5:
+            raise Ambiguous(
+                f"{len(fields)} fields where a program record has 5 "
+                "(command|description|filename|time|user_program): a '|' inside a field"
+            )
         return Entry(
             line,
             "program",
             command=fields[0].strip(),
-            description="|".join(fields[1:-3]).strip(),
-            filename=fields[-3].strip(),
-            created=fields[-2].strip(),
+            description=fields[1].strip(),
+            filename=fields[2].strip(),
+            created=fields[3].strip(),
         )
-    match = _ID_PREFIX.match(body)
     if not match:
         return None
-    if fields[3].strip() == "":
+    if len(fields) >= 5 and fields[3].strip() == "":
+        code = "|".join(fields[4:])
+        if code.startswith("|"):
+            raise Ambiguous("a '|' next to the '||' before the code: the description's end is unclear")
         # Everything after the first '||' is code, '|' included, exactly as written.
         return Entry(
             line,
@@ -145,47 +169,75 @@ def classify(body: str, line: int) -> Entry | None:
             legacy_id=match.group(1),
             command=fields[1].strip(),
             description=fields[2].strip(),
-            code="|".join(fields[4:]),
+            code=code,
         )
-    if _CODE_FILE.search(fields[-2].strip()):
+    if len(fields) == 5 and _CODE_FILE.search(fields[3].strip()):
         return Entry(
             line,
             "file",
             legacy_id=match.group(1),
             command=fields[1].strip(),
-            description="|".join(fields[2:-2]).strip(),
-            filename=fields[-2].strip(),
-            created=fields[-1].strip(),
+            description=fields[2].strip(),
+            filename=fields[3].strip(),
+            created=fields[4].strip(),
         )
-    return None
+    raise Ambiguous(
+        f"starts like a record (id {match.group(1)}) but its {len(fields)} fields match neither "
+        "ID|command|description|filename|time nor ID|command|description||code: a '|' inside a field"
+    )
 
 
 def parse(text: str) -> tuple[list[Entry], list[Note]]:
-    """Records of a decoded legacy index, continuation lines stitched back."""
+    """Records of a decoded legacy index, continuation lines stitched back; the notes are the
+    lines that could not be attributed, with their original text."""
     entries: list[Entry] = []
     notes: list[Note] = []
     physical = text.split("\n")
     if physical and physical[-1] == "":
         physical.pop()  # the final record's terminator, not an empty line
     inline: Entry | None = None
+    # An ambiguous record's own continuation lines: (line, reason, lines) kept for the report.
+    stray: tuple[int, str, list[str]] | None = None
+
+    def close_stray() -> None:
+        nonlocal stray
+        if stray is not None:
+            notes.append(Note(stray[0], stray[1], tuple(_body(r) for r in stray[2])))
+            stray = None
+
     for number, raw in enumerate(physical, start=1):
         body = _body(raw)
-        entry = classify(body, number)
+        try:
+            entry = classify(body, number)
+        except Ambiguous as exc:
+            if inline is not None:
+                inline.code = _body(inline.code)
+                inline.ambiguous_next = number
+            close_stray()
+            inline, stray = None, (number, f"not recovered: {exc}", [raw])
+            continue
         if entry is not None:
+            close_stray()
             if inline is not None:
                 inline.code = _body(inline.code)
             if entry.shape == "inline" and raw != body:
                 entry.code += "\r"  # kept until we know whether a continuation line follows
+            entry.original.append(body)
             entries.append(entry)
             inline = entry if entry.shape == "inline" else None
+            continue
+        if stray is not None:
+            stray[2].append(raw)
             continue
         if inline is not None:
             inline.code += "\n" + raw  # raw: an inner CRLF stays CRLF
             inline.lines += 1
+            inline.original.append(body)
             continue
         if not body.strip() or body.lstrip().startswith("#"):
             continue  # blank lines and comments between records
-        notes.append(Note(number, f"not a record and no inline record above to continue: {body[:80]!r}"))
+        notes.append(Note(number, "not a record and no inline record above to continue", (body,)))
+    close_stray()
     if inline is not None:
         inline.code = _body(inline.code)
     return entries, notes
@@ -241,19 +293,27 @@ def _to_code(entry: Entry, directory: Path, limits: Limits, source: str, notes: 
             raise ValueError("no command name and no (defun c:NAME ...) in the code")
         notes.append(Note(entry.line, f"empty command name; took {command!r} from the code"))
     try:
-        command = check_text("command", command, limits.max_command_chars)
+        command = check_command(command, limits.max_command_chars)
         description = check_text(
             "description", entry.description, limits.max_description_chars, required=False, multiline=True
         )
         code = check_code(code, limits)
         check_tags(None, limits)
-    except ApiError as exc:
+    except CadchatError as exc:
         raise ValueError(exc.message) from None
     if entry.shape == "inline" and entry.lines > 1:
         balance = check_balance(code)
         if not balance.balanced:
             problems = "; ".join(balance.warnings)
             notes.append(Note(entry.line, f"stitched {entry.lines} lines, may be incomplete: {problems}"))
+    if entry.ambiguous_next:
+        notes.append(
+            Note(
+                entry.line,
+                f"line {entry.ambiguous_next} right after this code starts like a record and was not "
+                "recovered; if it belonged to this code, the code is incomplete",
+            )
+        )
     created = _created(entry.created)
     stamp = now_iso()
     if entry.created and created is None:
@@ -302,7 +362,7 @@ def import_into(
         try:
             candidate = _to_code(entry, path.parent, limits, path.name, report.warnings)
         except ValueError as exc:
-            report.unrecovered.append(Note(entry.line, str(exc)))
+            report.unrecovered.append(Note(entry.line, str(exc), tuple(entry.original)))
             continue
         key = content_key(candidate.command, candidate.code)
         if key in known:

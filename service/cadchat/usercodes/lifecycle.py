@@ -6,21 +6,10 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from cadchat.config import Settings
 from cadchat.keys import CATALOG, EXECUTOR, SETTINGS, USER_CODES, USER_CODES_LIST
 from cadchat.usercodes.listing import EncodedList
-from cadchat.usercodes.model import Limits
+from cadchat.usercodes.model import limits_from
 from cadchat.usercodes.store import UserCodeStore
-
-
-def limits_from(settings: Settings) -> Limits:
-    return Limits(
-        max_code_bytes=settings.user_codes_max_code_bytes,
-        max_command_chars=settings.user_codes_max_command_chars,
-        max_description_chars=settings.user_codes_max_description_chars,
-        max_tags=settings.user_codes_max_tags,
-        max_count=settings.user_codes_max_count,
-    )
 
 
 async def user_codes_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from cadchat.inputs import dumps
 from cadchat.usercodes.model import UserCode
 from cadchat.usercodes.store import UserCodeStore
-from cadchat.web_json import dumps
 
 
 def list_item(code: UserCode) -> dict[str, Any]:

@@ -7,10 +7,13 @@ import re
 import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from cadchat.errors import InvalidInput, TooLarge
 from cadchat.library.store import LIBRARY_ID_BASE
-from cadchat.web_json import ApiError
+
+if TYPE_CHECKING:
+    from cadchat.config import Settings
 
 # User ids count up from 1 and stay below the library's hash-derived ids.
 MAX_ID = LIBRARY_ID_BASE - 1
@@ -173,37 +176,56 @@ def _bad_chars(value: str, *, allow_newlines: bool) -> str | None:
     return None
 
 
+# Format characters that change how a name is drawn without being seen: bidi embeddings,
+# overrides and isolates, zero-width spaces and joiners, the BOM. In a command name they let one
+# entry pose as another in the client's list.
+_INVISIBLE = frozenset(
+    "\u061c\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+    "\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069\ufeff"
+)
+
+
+def check_command(value: Any, limit: int, *, required: bool = True) -> str:
+    """A command name: `check_text` rules, and no invisible format characters (`_INVISIBLE`)."""
+    name = check_text("command", value, limit, required=required)
+    bad = next((ch for ch in name if ch in _INVISIBLE), None)
+    if bad is not None:
+        raise InvalidInput(f"'command' contains an invisible character U+{ord(bad):04X}")
+    return name
+
+
 def check_text(name: str, value: Any, limit: int, *, required: bool = True, multiline: bool = False) -> str:
-    """A stripped metadata string; 400 when missing/empty/wrong type/control chars, 413 too long."""
+    """A stripped metadata string; InvalidInput when missing/empty/wrong type/control chars,
+    TooLarge when longer than `limit` characters."""
     if value is None:
         value = ""
     if not isinstance(value, str):
-        raise ApiError(400, f"'{name}' must be a string, not {type(value).__name__}")
+        raise InvalidInput(f"'{name}' must be a string, not {type(value).__name__}")
     value = value.strip()
     if required and not value:
-        raise ApiError(400, f"'{name}' must not be empty")
+        raise InvalidInput(f"'{name}' must not be empty")
     if len(value) > limit:
-        raise ApiError(413, f"'{name}' is longer than {limit} characters")
+        raise TooLarge(f"'{name}' is longer than {limit} characters")
     bad = _bad_chars(value, allow_newlines=multiline)
     if bad:
-        raise ApiError(400, f"'{name}' contains a forbidden character {bad}")
+        raise InvalidInput(f"'{name}' contains a forbidden character {bad}")
     return value
 
 
 def check_code(value: Any, limits: Limits, name: str = "code") -> str:
     """The code exactly as sent (never stripped: it is stored byte for byte)."""
     if value is None or (isinstance(value, str) and not value.strip()):
-        raise ApiError(400, f"'{name}' must not be empty")
+        raise InvalidInput(f"'{name}' must not be empty")
     if not isinstance(value, str):
-        raise ApiError(400, f"'{name}' must be a string, not {type(value).__name__}")
+        raise InvalidInput(f"'{name}' must be a string, not {type(value).__name__}")
     if "\0" in value:
-        raise ApiError(400, f"'{name}' contains a NUL character")
+        raise InvalidInput(f"'{name}' contains a NUL character")
     try:
         size = len(value.encode("utf-8"))
     except UnicodeEncodeError:
-        raise ApiError(400, f"'{name}' contains an unpaired surrogate (not valid Unicode)") from None
+        raise InvalidInput(f"'{name}' contains an unpaired surrogate (not valid Unicode)") from None
     if size > limits.max_code_bytes:
-        raise ApiError(413, f"'{name}' is {size} bytes, limit {limits.max_code_bytes}")
+        raise TooLarge(f"'{name}' is {size} bytes, limit {limits.max_code_bytes}")
     return value
 
 
@@ -213,12 +235,23 @@ def check_tags(value: Any, limits: Limits) -> tuple[str, ...]:
     if isinstance(value, str):  # "a, b" from hand-written clients
         value = [t for t in value.split(",")]
     if not isinstance(value, list):
-        raise ApiError(400, "'tags' must be a list of strings")
+        raise InvalidInput("'tags' must be a list of strings")
     tags: list[str] = []
     for item in value:
         tag = check_text("tags", item, MAX_TAG_CHARS, required=False)
         if tag and tag not in tags:
             tags.append(tag)
     if len(tags) > limits.max_tags:
-        raise ApiError(413, f"too many tags: {len(tags)}, limit {limits.max_tags}")
+        raise TooLarge(f"too many tags: {len(tags)}, limit {limits.max_tags}")
     return tuple(tags)
+
+
+def limits_from(settings: Settings) -> Limits:
+    """The store's limits from the CADCHAT_USER_CODE_* settings."""
+    return Limits(
+        max_code_bytes=settings.user_codes_max_code_bytes,
+        max_command_chars=settings.user_codes_max_command_chars,
+        max_description_chars=settings.user_codes_max_description_chars,
+        max_tags=settings.user_codes_max_tags,
+        max_count=settings.user_codes_max_count,
+    )

@@ -21,6 +21,7 @@ from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any, TypeVar
 
+from cadchat.errors import NotFound, StoreFull
 from cadchat.library.model import Command
 from cadchat.usercodes import legacy
 from cadchat.usercodes.disk import DiskStore, OpenReport
@@ -29,6 +30,7 @@ from cadchat.usercodes.model import (
     Limits,
     UserCode,
     check_code,
+    check_command,
     check_tags,
     check_text,
     now_iso,
@@ -39,7 +41,6 @@ from cadchat.usercodes.popularity import (
     dump_library_usage,
     load_library_usage,
 )
-from cadchat.web_json import ApiError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -171,9 +172,9 @@ class UserCodeStore:
         fields = self._check(command, description, code, tags, require_description)
         # Reserve the id now, with no await between check and increment.
         if len(self._codes) + self._reserved >= self.limits.max_count:
-            raise ApiError(400, f"the user-code store is full ({self.limits.max_count} codes)")
+            raise StoreFull(f"the user-code store is full ({self.limits.max_count} codes)")
         if self._highest >= MAX_ID:
-            raise ApiError(400, "no user-code ids left")
+            raise StoreFull("no user-code ids left")
         self._highest += 1
         self._reserved += 1
         try:
@@ -262,7 +263,7 @@ class UserCodeStore:
     def _check(self, command: Any, description: Any, code: Any, tags: Any, require_description: bool):
         limits = self.limits
         return {
-            "command": check_text("command", command, limits.max_command_chars),
+            "command": check_command(command, limits.max_command_chars),
             "description": check_text(
                 "description",
                 description,
@@ -277,7 +278,7 @@ class UserCodeStore:
     def _require(self, code_id: int) -> UserCode:
         code = self._codes.get(code_id)
         if code is None:
-            raise ApiError(404, f"user code {code_id} not found")
+            raise NotFound(f"user code {code_id} not found")
         return code
 
     def _commit(self, code: UserCode) -> None:
