@@ -24,7 +24,10 @@ FOUNDATION = [
     "molecule/site",
     "molecule/shared",
 ]
-OTHER_AREAS = {"nginx": ["roles/nginx", "molecule/nginx"]}
+OTHER_AREAS = {
+    "nginx": ["roles/nginx", "molecule/nginx"],
+    "cadchat": ["roles/cadchat", "molecule/cadchat-systemd", "molecule/cadchat-docker"],
+}
 
 
 def run(*args: str, timeout: int = 600) -> subprocess.CompletedProcess[str]:
