@@ -1,15 +1,19 @@
-"""`cadchat serve | check-library | lisp-check | import-legacy` (and `python -m cadchat`)."""
+"""`cadchat serve | check-library | lisp-check | import-legacy | backup | restore | verify-backup`
+(and `python -m cadchat`)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import logging
+import shutil
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from cadchat import __version__
+from cadchat.backup import ArchiveRefused, BackupError, TargetNotEmpty
 from cadchat.config import ConfigError, load_settings
 from cadchat.library.parser import decode, parse_file
 from cadchat.usercodes.disk import StoreLocked
@@ -45,6 +49,28 @@ def _parser() -> argparse.ArgumentParser:
     legacy = commands.add_parser("import-legacy", help="import a legacy user_codes.txt store (idempotent)")
     legacy.add_argument("path", type=Path, help="the legacy user_codes.txt, or the folder holding it")
     legacy.add_argument("--data-dir", type=Path, help="data directory (env CADCHAT_DATA_DIR, default ./data)")
+
+    backup = commands.add_parser(
+        "backup", help="write a consistent backup archive (tar.gz) of the data directory; safe while serving"
+    )
+    backup.add_argument("--data-dir", type=Path, help="data directory (env CADCHAT_DATA_DIR, default ./data)")
+    backup.add_argument("--output", "-o", required=True, help="archive to write, or - for standard output")
+
+    restore = commands.add_parser(
+        "restore", help="verify a backup archive and restore it into an empty data directory"
+    )
+    restore.add_argument(
+        "--data-dir", type=Path, help="data directory (env CADCHAT_DATA_DIR, default ./data)"
+    )
+    restore.add_argument(
+        "--input",
+        "-i",
+        required=True,
+        help="the backup archive, or - for standard input (spooled to a temp file)",
+    )
+
+    verify = commands.add_parser("verify-backup", help="check a backup archive without touching anything")
+    verify.add_argument("archive", help="the backup archive, or - for standard input")
     return parser
 
 
@@ -173,6 +199,50 @@ def import_legacy(args: argparse.Namespace) -> int:
     return run_cli(settings.user_codes_dir, args.path, limits_from(settings), sys.stdout)
 
 
+def run_backup(args: argparse.Namespace) -> int:
+    from cadchat.backup import backup_to_file, write_backup
+
+    data_dir = load_settings(overrides={"data_dir": args.data_dir}).data_dir
+    if args.output == "-":
+        summary = write_backup(data_dir, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+    else:
+        summary = backup_to_file(data_dir, Path(args.output))
+    # With `--output -` the archive is standard output, so the summary goes to standard error.
+    where, out = ("standard output", sys.stderr) if args.output == "-" else (args.output, sys.stdout)
+    print(f"backup of {data_dir} written to {where}: {summary.line()}", file=out)
+    return 0
+
+
+def run_restore(args: argparse.Namespace) -> int:
+    from cadchat.backup import restore_archive
+
+    data_dir = load_settings(overrides={"data_dir": args.data_dir}).data_dir
+    if args.input == "-":
+        # Restore reads the archive twice (verify, then write), so a pipe is spooled first.
+        with tempfile.NamedTemporaryFile(prefix="cadchat-restore-", suffix=".tar.gz") as spool:
+            shutil.copyfileobj(sys.stdin.buffer, spool)
+            spool.flush()
+            summary = restore_archive(Path(spool.name), data_dir)
+    else:
+        summary = restore_archive(Path(args.input), data_dir)
+    written = f"written {summary.created_at} by cadchat {summary.service_version}"
+    print(f"restored {args.input} ({written}) into {data_dir}:")
+    print(f"  {summary.codes} user codes, highest id {summary.highest_id}")
+    print(f"  store files: {', '.join(summary.store_files) or 'none'}")
+    print(f"  command files: {', '.join(summary.command_files) or 'none'}")
+    return 0
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    from cadchat.backup import verify_archive
+
+    summary = verify_archive(sys.stdin.buffer if args.archive == "-" else Path(args.archive))
+    written = f"written {summary.created_at} by cadchat {summary.service_version}"
+    print(f"{args.archive}: ok: {written}; {summary.line()}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -184,7 +254,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             return lisp_check(args.files, as_json=args.json, library=args.library)
         if args.command == "import-legacy":
             return import_legacy(args)
-    except (ConfigError, StoreLocked) as exc:
+        if args.command == "backup":
+            return run_backup(args)
+        if args.command == "restore":
+            return run_restore(args)
+        if args.command == "verify-backup":
+            return run_verify(args)
+    except ArchiveRefused as exc:
+        print(f"cadchat: {getattr(args, 'input', None) or args.archive}: refused: {exc}", file=sys.stderr)
+        return 1
+    except FileNotFoundError as exc:
+        print(f"cadchat: {exc.filename or exc}: no such file", file=sys.stderr)
+        return 2
+    except (ConfigError, StoreLocked, BackupError, TargetNotEmpty) as exc:
+        print(f"cadchat: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        if args.command == "serve":
+            raise
         print(f"cadchat: {exc}", file=sys.stderr)
         return 2
     return 2
