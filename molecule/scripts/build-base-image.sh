@@ -20,17 +20,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 packages=systemd,systemd-sysv,python3,python3-apt,sudo,iproute2,procps,ca-certificates
 
-debian_mirror() {
-  local m=${CADCHAT_DEBIAN_MIRROR:-}
-  if [ -z "$m" ] && [ -r /etc/apt/sources.list.d/debian.sources ]; then
-    m=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources)
-  fi
-  if [ -z "$m" ] && [ -r /etc/apt/sources.list ]; then
-    m=$(awk '$1 == "deb" && $2 !~ /security/ {print $2; exit}' /etc/apt/sources.list)
-  fi
-  [ -n "$m" ] || { echo "no Debian mirror in the host's apt configuration; set CADCHAT_DEBIAN_MIRROR" >&2; return 1; }
-  echo "$m"
-}
+# shellcheck source=debian-mirror.sh
+source "$here/debian-mirror.sh"
 
 # The amd64 default of debootstrap's Ubuntu script (the same script serves every suite since gutsy).
 ubuntu_mirror() {

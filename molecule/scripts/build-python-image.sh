@@ -11,8 +11,9 @@ if docker image inspect "$image" >/dev/null 2>&1 && [ -z "${CADCHAT_REBUILD_IMAG
   exit 0
 fi
 
-mirror=${CADCHAT_DEBIAN_MIRROR:-$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)}
-mirror=${mirror:-http://deb.debian.org/debian}
+# shellcheck source=debian-mirror.sh
+source "$(dirname "$0")/debian-mirror.sh"
+mirror=$(debian_mirror)
 
 rootfs=$(mktemp -d /var/tmp/cadchat-pyroot.XXXXXX)
 trap 'rm -rf "$rootfs"' EXIT
