@@ -60,6 +60,43 @@ if [ "$part" != service ]; then
   "$python" -m pip --disable-pip-version-check -q download -d "$work/dl" \
     --only-binary=:all: --python-version "$pyver" --implementation cp $(platforms "$platform") \
     "$service_wheelhouse"/cadchat-*.whl
+  # pip evaluates environment markers for the interpreter it runs on, not for --python-version:
+  # a target older than this Python misses dependencies such as `async-timeout; python_version <
+  # "3.11"`. Read every downloaded wheel's Requires-Dist for the target version and fetch what is
+  # missing, until nothing is.
+  for _ in 1 2 3 4 5; do
+    "$python" - "$work/dl" "$pyver" >"$work/missing.txt" <<'PY'
+import sys
+import zipfile
+from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name, parse_wheel_filename
+
+wheels, version = sorted(Path(sys.argv[1]).glob("*.whl")), sys.argv[2]
+present = {canonicalize_name(parse_wheel_filename(w.name)[0]) for w in wheels}
+target = {"python_version": version, "python_full_version": version + ".0", "extra": ""}
+missing = set()
+for wheel in wheels:
+    with zipfile.ZipFile(wheel) as archive:
+        metadata = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
+        for line in archive.read(metadata).decode("utf-8").splitlines():
+            if not line.startswith("Requires-Dist:"):
+                continue
+            requirement = Requirement(line.split(":", 1)[1].strip())
+            if requirement.marker is not None and not requirement.marker.evaluate(target):
+                continue
+            if canonicalize_name(requirement.name) not in present:
+                requirement.marker = None
+                missing.add(str(requirement))
+print("\n".join(sorted(missing)))
+PY
+    [ -s "$work/missing.txt" ] || break
+    # shellcheck disable=SC2046 # one --platform option per word
+    "$python" -m pip --disable-pip-version-check -q download -d "$work/dl" \
+      --only-binary=:all: --python-version "$pyver" --implementation cp $(platforms "$platform") \
+      -r "$work/missing.txt"
+  done
   deps_dest=$dest
   [ "$part" = all ] && deps_dest=$dest/deps
   mkdir -p "$deps_dest"
