@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -30,3 +31,19 @@ def tool_env() -> dict[str, str]:
     env["ANSIBLE_FORCE_COLOR"] = "0"
     env.pop("ANSIBLE_ROLES_PATH", None)
     return env
+
+
+def run_local_playbook(playbook: Path) -> subprocess.CompletedProcess[str]:
+    """Run a playbook against localhost (connection local) with the repo's roles, this Python."""
+    env = tool_env() | {"ANSIBLE_ROLES_PATH": str(ROLES)}
+    cmd = [
+        tool("ansible-playbook"),
+        "-i",
+        "localhost,",
+        "-c",
+        "local",
+        "-e",
+        f"ansible_python_interpreter={sys.executable}",
+        str(playbook),
+    ]
+    return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)

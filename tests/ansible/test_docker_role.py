@@ -7,12 +7,11 @@ daemon itself is proven by molecule/docker and molecule/site.
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
-from _ansible_paths import REPO, ROLES, tool, tool_env
+from _ansible_paths import run_local_playbook
 
 # An operator's group_vars override seen in the field: max-file written as a YAML integer.
 LOGOPTS_INT = Path(__file__).parent / "data" / "docker-logopts-int.yml"
@@ -34,18 +33,7 @@ def preflight(tmp_path: Path, **overrides) -> subprocess.CompletedProcess[str]:
     ]
     pb = tmp_path / "preflight.yml"
     pb.write_text(yaml.safe_dump(play), encoding="utf-8")
-    env = tool_env() | {"ANSIBLE_ROLES_PATH": str(ROLES)}
-    cmd = [
-        tool("ansible-playbook"),
-        "-i",
-        "localhost,",
-        "-c",
-        "local",
-        "-e",
-        f"ansible_python_interpreter={sys.executable}",
-        str(pb),
-    ]
-    return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
+    return run_local_playbook(pb)
 
 
 def test_field_case_integer_max_file_is_refused_before_any_change(tmp_path):

@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
-from _ansible_paths import REPO, ROLES, tool, tool_env
+from _ansible_paths import ROLES
+from _ansible_paths import run_local_playbook as run_playbook
 
 ROLE = ROLES / "nginx"
 DEFAULTS = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text(encoding="utf-8"))
@@ -253,21 +253,6 @@ def preflight(tmp_path: Path, **overrides) -> subprocess.CompletedProcess[str]:
     pb = tmp_path / "preflight.yml"
     pb.write_text(yaml.safe_dump(play), encoding="utf-8")
     return run_playbook(pb)
-
-
-def run_playbook(pb: Path) -> subprocess.CompletedProcess[str]:
-    env = tool_env() | {"ANSIBLE_ROLES_PATH": str(ROLES)}
-    cmd = [
-        tool("ansible-playbook"),
-        "-i",
-        "localhost,",
-        "-c",
-        "local",
-        "-e",
-        f"ansible_python_interpreter={sys.executable}",
-        str(pb),
-    ]
-    return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
 
 
 BAD_INPUT = {
