@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml
+
 REPO = Path(__file__).resolve().parents[2]
 ROLES = REPO / "roles"
 MOLECULE = REPO / "molecule"
@@ -47,3 +49,20 @@ def run_local_playbook(playbook: Path) -> subprocess.CompletedProcess[str]:
         str(playbook),
     ]
     return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
+
+
+def run_role_preflight(tmp_path: Path, role: str, role_vars: dict) -> subprocess.CompletedProcess[str]:
+    """Run `role`'s tasks/preflight.yml on localhost (minimal facts) with `role_vars`."""
+    play = [
+        {
+            "hosts": "localhost",
+            "gather_facts": True,
+            "gather_subset": ["min"],
+            "tasks": [
+                {"ansible.builtin.include_role": {"name": role, "tasks_from": "preflight"}, "vars": role_vars}
+            ],
+        }
+    ]
+    playbook = tmp_path / "preflight.yml"
+    playbook.write_text(yaml.safe_dump(play), encoding="utf-8")
+    return run_local_playbook(playbook)

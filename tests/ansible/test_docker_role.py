@@ -11,29 +11,14 @@ from pathlib import Path
 
 import pytest
 import yaml
-from _ansible_paths import run_local_playbook
+from _ansible_paths import run_role_preflight
 
 # An operator's group_vars override seen in the field: max-file written as a YAML integer.
 LOGOPTS_INT = Path(__file__).parent / "data" / "docker-logopts-int.yml"
 
 
 def preflight(tmp_path: Path, **overrides) -> subprocess.CompletedProcess[str]:
-    play = [
-        {
-            "hosts": "localhost",
-            "gather_facts": True,
-            "gather_subset": ["min"],
-            "tasks": [
-                {
-                    "ansible.builtin.include_role": {"name": "docker", "tasks_from": "preflight"},
-                    "vars": {"docker_compose_enabled": False, **overrides},
-                }
-            ],
-        }
-    ]
-    pb = tmp_path / "preflight.yml"
-    pb.write_text(yaml.safe_dump(play), encoding="utf-8")
-    return run_local_playbook(pb)
+    return run_role_preflight(tmp_path, "docker", {"docker_compose_enabled": False, **overrides})
 
 
 def test_field_case_integer_max_file_is_refused_before_any_change(tmp_path):

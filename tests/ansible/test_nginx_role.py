@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from _ansible_paths import ROLES
+from _ansible_paths import ROLES, run_role_preflight
 from _ansible_paths import run_local_playbook as run_playbook
 
 ROLE = ROLES / "nginx"
@@ -237,22 +237,7 @@ def test_workers_may_open_two_descriptors_per_connection_and_stalled_clients_tim
 
 
 def preflight(tmp_path: Path, **overrides) -> subprocess.CompletedProcess[str]:
-    play = [
-        {
-            "hosts": "localhost",
-            "gather_facts": True,
-            "gather_subset": ["min"],
-            "tasks": [
-                {
-                    "ansible.builtin.include_role": {"name": "nginx", "tasks_from": "preflight"},
-                    "vars": overrides,
-                }
-            ],
-        }
-    ]
-    pb = tmp_path / "preflight.yml"
-    pb.write_text(yaml.safe_dump(play), encoding="utf-8")
-    return run_playbook(pb)
+    return run_role_preflight(tmp_path, "nginx", overrides)
 
 
 BAD_INPUT = {
