@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import re
 from array import array
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -26,13 +27,14 @@ import numpy as np
 from cadchat.retrieval.lexicon import OBJECT_CONCEPTS, concepts, sound_concepts
 from cadchat.retrieval.lexicon import preload as preload_sounds
 from cadchat.retrieval.phonetic import word_keys
-from cadchat.retrieval.text import PARTICLES, cjk_grams, is_cjk, is_stop_word, normalize, runs, stem, words
+from cadchat.retrieval.text import PARTICLES, cjk_grams, drop_contrast, is_cjk, is_stop_word, normalize, runs, stem, words
 
 T = TypeVar("T")
 
 # Field weights: a name or concept hit says far more than a shared character.
 W_NAME = 1.0
 W_CONCEPT = 0.9
+W_CONCEPT_EXPLAINED = 0.75  # a concept only the explanation mentions, not the name or phrasings
 W_TITLE = 0.8
 W_BODY = 0.65
 W_NAME_WORD = 0.5
@@ -50,6 +52,28 @@ Q_SOUND = 0.4  # a corpus pair that sounds like a typed pair unknown to the corp
 Q_SOUND_CONCEPT = 0.75  # a concept the need only sounds like, relative to naming it
 Q_SOUND_TITLE = Q_TITLE * Q_SOUND_CONCEPT  # an official name the need only sounds like
 MAX_TITLE = 8  # characters of an official name looked for inside a query
+
+
+# A clause that sends the reader to another command ("；保留属性文字用BURST": for that, use
+# BURST; "新版由LAYERSTATE取代": superseded by LAYERSTATE) describes the other command, not this
+# one: its words must not make this command match what it points away from.
+_REFERENCE = re.compile(r"[^；;，,、。（）()]*(?:用|见|由)\s*[A-Z][A-Z0-9_]*[A-Z0-9][^；;，,、。（）()]*")
+
+
+def own_text(description: str) -> str:
+    """A description without its clauses about other commands (see `_REFERENCE`)."""
+    return _REFERENCE.sub("", description)
+
+
+def _explanation_and_rest(body: str) -> tuple[str, str]:
+    """A library description's body is an explanation, then the phrasings users type in
+    parentheses, then English keywords: ("把线延长到指定边界", "（延长到边…）extend …").
+    A body without parentheses is all phrasing."""
+    for sep in ("（", "("):
+        head, found, tail = body.partition(sep)
+        if found:
+            return head, tail
+    return "", body
 
 
 def _title_and_body(description: str) -> tuple[str, str]:
@@ -129,6 +153,7 @@ def document_features(
     scales only the concepts: an extension shares the core command's action (炸开, 填充), so it
     should win on what only it does (its own words), not on the action they share."""
     features: dict[str, float] = {}
+    description = own_text(description)
     for token in (name, *aliases):
         token = normalize(token).strip()
         if token:
@@ -141,8 +166,12 @@ def document_features(
     if title:
         # The official name said in full ("画圆" names 圆, not 圆弧) is stronger than its bigrams.
         features["t:" + normalize(title).strip()] = W_TITLE
-    norm = normalize(description)
-    found = concepts(norm + normalize(name), [*words(description), stem(normalize(name))])
+    explanation, said = _explanation_and_rest(body)
+    found = concepts(normalize(title + "。" + said + "。" + name), [*words(said), stem(normalize(name))])
+    # What the command is (its name, the ways users say it) outweighs what its explanation
+    # happens to mention ("绘制两端无限延伸的直线" does not make XLINE an extend command).
+    for concept in concepts(normalize(explanation), words(explanation)) - found:
+        features["c:" + concept] = W_CONCEPT_EXPLAINED * concept_prior
     for concept in found:
         features["c:" + concept] = W_CONCEPT * concept_prior
     for pair in concept_pairs(found):
@@ -164,8 +193,8 @@ class Query:
 
 
 def analyze_query(text: str) -> Query:
-    norm = normalize(text)
-    parts = runs(text)
+    norm = drop_contrast(normalize(text))
+    parts = runs(norm)
     features: dict[str, float] = {}
     sounds: dict[str, float] = {}
     stemmed: list[str] = []
@@ -192,6 +221,15 @@ def analyze_query(text: str) -> Query:
             word = stem(run)
             stemmed.append(word)
             features["w:" + word] = Q_WORD
+    # English writes as two words what CAD names as one ("save as" SAVEAS, "line weight"
+    # lineweight): adjacent words are also looked for joined.
+    latin = [run for run in parts if not is_cjk(run) and not run.isdigit()]
+    for first, second in zip(parts, parts[1:]):
+        if first in latin and second in latin:
+            joined = first + second
+            whole = len(latin) == 2 == len(parts)
+            features.setdefault("n:" + joined, Q_NAME if whole else Q_NAME_IN_TEXT)
+            features.setdefault("w:" + stem(joined), Q_WORD)
     named = concepts(norm, stemmed)
     for concept in named:
         features["c:" + concept] = Q_OBJECT if concept in OBJECT_CONCEPTS else Q_ACTION
