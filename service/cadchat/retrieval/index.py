@@ -15,6 +15,7 @@ SearchIndex.
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 import re
 from array import array
@@ -27,7 +28,17 @@ import numpy as np
 from cadchat.retrieval.lexicon import OBJECT_CONCEPTS, concepts, sound_concepts
 from cadchat.retrieval.lexicon import preload as preload_sounds
 from cadchat.retrieval.phonetic import word_keys
-from cadchat.retrieval.text import PARTICLES, cjk_grams, drop_contrast, is_cjk, is_stop_word, normalize, runs, stem, words
+from cadchat.retrieval.text import (
+    PARTICLES,
+    cjk_grams,
+    drop_contrast,
+    is_cjk,
+    is_stop_word,
+    normalize,
+    runs,
+    stem,
+    words,
+)
 
 T = TypeVar("T")
 
@@ -224,7 +235,7 @@ def analyze_query(text: str) -> Query:
     # English writes as two words what CAD names as one ("save as" SAVEAS, "line weight"
     # lineweight): adjacent words are also looked for joined.
     latin = [run for run in parts if not is_cjk(run) and not run.isdigit()]
-    for first, second in zip(parts, parts[1:]):
+    for first, second in itertools.pairwise(parts):
         if first in latin and second in latin:
             joined = first + second
             whole = len(latin) == 2 == len(parts)
