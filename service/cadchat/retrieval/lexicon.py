@@ -105,9 +105,10 @@ CONCEPT_GROUPS: dict[str, tuple[str, ...]] = {
     "pan": ("平移视图", "拖动视图", "移动视图", "pan"),
     "regen": ("重生成", "刷新", "重画", "regen", "refresh", "redraw"),
     "distance": ("距离", "间距", "多远", "多长", "长度是多少", "distance", "dist"),
-    "area": ("面积", "周长", "area", "perimeter"),
+    # 平方/平米 and m2 (NFKC of ㎡) are how an area is said: "多少平方", "120㎡"
+    "area": ("面积", "周长", "平方", "平米", "area", "perimeter", "m2"),
     "coordinate": ("坐标", "xyz", "coordinate"),
-    "query": ("查询", "查看", "看一下", "测量", "多少", "query", "inquiry", "check", "measure"),
+    "query": ("查询", "查看", "看一下", "测量", "query", "inquiry", "check", "measure"),
     "plot": ("打印", "出图", "plot", "print"),
     "pdf": ("pdf",),
     "export": ("导出", "输出", "另存", "转成", "export", "save"),
