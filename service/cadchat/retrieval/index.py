@@ -203,6 +203,42 @@ class Query:
     sounds: dict[str, float] = field(default_factory=dict)
 
 
+Q_ABBREVIATED = 0.5  # a command name the need's words abbreviate, relative to naming it
+MIN_PREFIX = 5  # letters a word must share with a command name it starts with ("regen-erate")
+
+
+def compound_names(words: list[str]) -> dict[str, float]:
+    """Command names that adjacent English words spell (name -> weight relative to typing the name):
+    two words joined ("save as" -> saveas, 1.0); a word with a short form of its neighbour
+    before it, in either order ("line weight" -> lweight, "continue dimension" -> dimcontinue,
+    "paste clipboard" -> pasteclip); the initials of three or more words ("user coordinate
+    system" -> ucs); the start of a long word ("regenerate" -> regen)."""
+    names: dict[str, float] = {}
+    for first, second in itertools.pairwise(words):
+        if is_stop_word(first) or is_stop_word(second):
+            if len(words) == 2:  # "save as" is a name, "a-a" in a sentence is not
+                names[first + second] = 1.0
+            continue
+        names[first + second] = 1.0
+        for head, tail in ((first, second), (second, first)):
+            tails = {tail, tail[:4]} if len(tail) > 4 else {tail}
+            for size in range(1, min(len(head), 4)):
+                for end in tails:
+                    names.setdefault(head[:size] + end, Q_ABBREVIATED)
+    for size in range(3, min(len(words), 5) + 1):
+        for start in range(len(words) - size + 1):
+            window = words[start : start + size]
+            if not any(is_stop_word(w) for w in window):
+                names.setdefault("".join(w[0] for w in window), Q_ABBREVIATED)
+    for word in words:
+        # A short form, not an inflection: "regenerate" names REGEN, "pointing" is not POINT.
+        root = stem(word)
+        for end in range(MIN_PREFIX, len(word) - 2):
+            if not root.startswith(word[:end]) or end < len(root) - 2:
+                names.setdefault(word[:end], Q_ABBREVIATED)
+    return names
+
+
 def analyze_query(text: str) -> Query:
     norm = drop_contrast(normalize(text))
     parts = runs(norm)
@@ -232,15 +268,15 @@ def analyze_query(text: str) -> Query:
             word = stem(run)
             stemmed.append(word)
             features["w:" + word] = Q_WORD
-    # English writes as two words what CAD names as one ("save as" SAVEAS, "line weight"
-    # lineweight): adjacent words are also looked for joined.
+    # English writes as words what CAD names as one: "save as" SAVEAS, "line weight"
+    # lineweight, "continue dimension" DIMCONTINUE, "user coordinate system" UCS.
     latin = [run for run in parts if not is_cjk(run) and not run.isdigit()]
+    whole = len(latin) == len(parts) <= 3  # the need is only these words: a command typed
+    for name, weight in compound_names(latin).items():
+        features.setdefault("n:" + name, weight * (Q_NAME if whole else Q_NAME_IN_TEXT))
     for first, second in itertools.pairwise(parts):
         if first in latin and second in latin:
-            joined = first + second
-            whole = len(latin) == 2 == len(parts)
-            features.setdefault("n:" + joined, Q_NAME if whole else Q_NAME_IN_TEXT)
-            features.setdefault("w:" + stem(joined), Q_WORD)
+            features.setdefault("w:" + stem(first + second), Q_WORD)
     named = concepts(norm, stemmed)
     for concept in named:
         features["c:" + concept] = Q_OBJECT if concept in OBJECT_CONCEPTS else Q_ACTION
