@@ -32,6 +32,7 @@ from cadchat.retrieval.text import (
     PARTICLES,
     cjk_grams,
     drop_contrast,
+    grams_across_numbers,
     is_cjk,
     is_stop_word,
     normalize,
@@ -98,7 +99,10 @@ def _title_and_body(description: str) -> tuple[str, str]:
 
 def _text_features(text: str, weight: float, into: dict[str, float]) -> None:
     # Presence, not frequency: descriptions are one sentence, a repeat is style, not emphasis.
-    for run in runs(text):
+    parts = runs(text)
+    for gram in grams_across_numbers(parts):
+        into[gram] = max(weight, into.get(gram, 0.0))
+    for run in parts:
         if is_cjk(run):
             keys = cjk_grams(run)
         elif run.isdigit():
@@ -277,6 +281,8 @@ def analyze_query(text: str) -> Query:
     for first, second in itertools.pairwise(parts):
         if first in latin and second in latin:
             features.setdefault("w:" + stem(first + second), Q_WORD)
+    for gram in grams_across_numbers(parts):
+        features.setdefault(gram, Q_BIGRAM)
     named = concepts(norm, stemmed)
     for concept in named:
         features["c:" + concept] = Q_OBJECT if concept in OBJECT_CONCEPTS else Q_ACTION

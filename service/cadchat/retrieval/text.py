@@ -150,6 +150,16 @@ def cjk_grams(run: str) -> list[str]:
     return grams
 
 
+def grams_across_numbers(parts: list[str]) -> list[str]:
+    """Character pairs a number sits between: "4行6列" says 行列 (rows and columns) as much as
+    "行列" does; `parts` are `runs`."""
+    return [
+        first[-1] + after[0]
+        for first, number, after in zip(parts, parts[1:], parts[2:], strict=False)
+        if number.isdigit() and is_cjk(first) and is_cjk(after)
+    ]
+
+
 def words(text: str) -> list[str]:
     """Stemmed ASCII words of a text, stop words and numbers removed."""
     return [stem(r) for r in runs(text) if not is_cjk(r) and not r.isdigit() and r not in _EN_STOP]
