@@ -19,7 +19,7 @@ from cadchat.retrieval.index import (
     own_text,
     search,
 )
-from cadchat.retrieval.lexicon import concepts, sound_concepts
+from cadchat.retrieval.lexicon import concepts, sound_concepts, verb_concepts
 from cadchat.retrieval.lexicon import preload as preload_sounds
 from cadchat.retrieval.phonetic import fuzzy, pair_keys, readings
 from cadchat.retrieval.text import (
@@ -384,6 +384,22 @@ def test_numbers_join_the_characters_around_them_and_units_name_concepts() -> No
     assert "行列" in analyze_query("柱子4行6列").features
     assert "area" in concepts(normalize("这个房间多少平方"), [])
     assert "query" not in concepts(normalize("再加长多少"), [])  # 多少 asks, it does not inquire
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("往后标到每根线", {"dimension"}),  # after a direction, before a complement
+        ("整张图往右挪2000", {"move"}),  # before an amount
+        ("这个平面要转90度", {"rotate"}),
+        ("剪掉", {"trim"}),  # first
+        ("坐标在原点", set()),  # 标 of 坐标 is no verb
+        ("转换成pdf", set()),  # nor 转 of 转换
+        ("标高", set()),
+    ],
+)
+def test_one_verb_character_says_an_operation_only_as_a_verb(text: str, expected: set[str]) -> None:
+    assert verb_concepts(normalize(text)) == expected
 
 
 def test_action_and_object_pair_is_a_feature_of_both_sides() -> None:

@@ -210,6 +210,40 @@ def concepts(normalized_text: str, stemmed_words: Iterable[str]) -> set[str]:
                 if normalized_text.startswith(variant, i):
                     found.add(concept)
     found.update(_WORDS[w] for w in stemmed_words if w in _WORDS)
+    found.update(verb_concepts(normalized_text))
+    return found
+
+
+# Colloquial Chinese says an operation with one verb character and a complement: 标一下, 往后标到,
+# 剪掉, 挪到, 转90度, 偏2400. One character alone is too ambiguous (坐标, 转换, 偏差), so it
+# counts only as a verb: after a function word, a direction or an amount (or first), and before
+# a complement or a number.
+VERB_CHARACTERS: dict[str, str] = {
+    "标": "dimension",
+    "剪": "trim",
+    "删": "erase",
+    "挪": "move",
+    "转": "rotate",
+    "炸": "explode",
+    "偏": "offset",
+}
+_BEFORE_VERB = frozenset("的了个一把将给帮我你请要想能再先又都就往向朝前后左右上下里外度米")
+_COMPLEMENTS = ("一下", "下", "到", "在", "掉", "个", "出", "过去", "回")
+
+
+def verb_concepts(normalized_text: str) -> set[str]:
+    """Concepts said by a verb character used as a verb (see `VERB_CHARACTERS`)."""
+    found: set[str] = set()
+    for i, ch in enumerate(normalized_text):
+        concept = VERB_CHARACTERS.get(ch)
+        if concept is None:
+            continue
+        before = normalized_text[i - 1] if i else " "
+        after = normalized_text[i + 1 : i + 3]
+        if (before <= "\u3000" or before in _BEFORE_VERB) and (
+            after[:1].isdigit() or after.startswith(_COMPLEMENTS)
+        ):
+            found.add(concept)
     return found
 
 
