@@ -85,6 +85,8 @@ CONCEPT_GROUPS: dict[str, tuple[str, ...]] = {
     "erase": ("删除", "删掉", "擦除", "去掉", "清除对象", "erase", "delete", "remove"),
     "array": ("阵列", "排列", "一排", "成排", "环形", "均布", "array", "pattern"),
     "align": ("对齐", "align"),
+    # editing an existing object: with the object it names PEDIT, ATTEDIT, TEXTEDIT, BEDIT …
+    "edit": ("编辑", "修改", "edit", "modify"),
     "properties": ("特性", "属性面板", "属性", "properties", "property"),
     "matchprop": ("格式刷", "特性匹配", "刷成一样", "匹配", "matchprop", "match"),
     "divide": ("等分", "定数等分", "divide"),
