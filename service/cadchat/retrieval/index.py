@@ -396,8 +396,11 @@ class FrozenIndex(Generic[T]):
         order = np.argsort(fid_array, kind="stable")
         self._docs = np.frombuffer(docs, dtype=np.int32)[order]
         self._weights = np.frombuffer(weights, dtype=np.float32)[order]
-        self._indptr = np.zeros(len(self._feature_ids) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(fid_array, minlength=len(self._feature_ids)), out=self._indptr[1:])
+        indptr = np.zeros(len(self._feature_ids) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(fid_array, minlength=len(self._feature_ids)), out=indptr[1:])
+        # Posting bounds as a C array of Python-indexable ints: a query looks up ~50 features,
+        # and a numpy scalar per lookup costs more than the lookup.
+        self._indptr = array("q", indptr.tobytes())
         if self._entries:
             preload_sounds()  # once per process, in the loader's thread, never in a request
         self._sounds = SoundAlikes(self._feature_ids)
@@ -414,7 +417,7 @@ class FrozenIndex(Generic[T]):
 
     def df(self, feature: str) -> int:
         fid = self._feature_ids.get(feature)
-        return 0 if fid is None else int(self._indptr[fid + 1] - self._indptr[fid])
+        return 0 if fid is None else self._indptr[fid + 1] - self._indptr[fid]
 
     def sound_alikes(self, key: str) -> Iterable[str]:
         """The pairs and names of this index with sound key `key` (see `sound_keys`)."""
@@ -428,16 +431,22 @@ class FrozenIndex(Generic[T]):
         """
         docs: list[np.ndarray] = []
         weights: list[np.ndarray] = []
+        scale: list[float] = []
+        sizes: list[int] = []
+        feature_ids, indptr = self._feature_ids, self._indptr
         for feature, factor in factors:
-            fid = self._feature_ids.get(feature)
+            fid = feature_ids.get(feature)
             if fid is not None:
-                lo, hi = self._indptr[fid], self._indptr[fid + 1]
+                lo, hi = indptr[fid], indptr[fid + 1]
                 docs.append(self._docs[lo:hi])
-                weights.append(self._weights[lo:hi] * factor)
+                weights.append(self._weights[lo:hi])
+                scale.append(factor)
+                sizes.append(hi - lo)
         if not docs or limit <= 0:
             return []
-        # One C pass adds every posting of every query feature into the score vector.
-        scores = np.bincount(np.concatenate(docs), np.concatenate(weights), minlength=len(self._entries))
+        # One C pass adds every posting of every query feature, times its factor, into the scores.
+        posted = np.concatenate(weights) * np.repeat(np.asarray(scale, dtype=np.float32), sizes)
+        scores = np.bincount(np.concatenate(docs), posted, minlength=len(self._entries))
         candidates = np.flatnonzero(scores)  # ascending ordinals: insertion order
         if len(candidates) > limit:
             values = scores[candidates]
@@ -483,8 +492,9 @@ def search(
     factors: list[tuple[str, float]] = []
     reachable = 0.0
     known: set[str] = set()
+    df_of = indexes[0].df if len(indexes) == 1 else lambda f: sum(ix.df(f) for ix in indexes)
     for feature, q_weight in query.features.items():
-        df = sum(ix.df(feature) for ix in indexes)
+        df = df_of(feature)
         if df:
             factor = q_weight * math.log(1.0 + (total - df + 0.5) / (df + 0.5))
             factors.append((feature, factor))
@@ -505,7 +515,7 @@ def search(
         for alike in {a for ix in indexes for key in keys for a in ix.sound_alikes(key)}:
             if alike in query.features:
                 continue
-            df = sum(ix.df(alike) for ix in indexes)
+            df = df_of(alike)
             factor = q_weight * math.log(1.0 + (total - df + 0.5) / (df + 0.5))
             stand_ins[alike] = max(factor, stand_ins.get(alike, 0.0))
             best = max(best, factor)
