@@ -16,6 +16,7 @@ from cadchat.auth import install as install_access_policy
 from cadchat.catalog import Catalog
 from cadchat.chat.setup import chat_ctx
 from cadchat.config import BUNDLED_LIBRARY_NAMES, LEGACY_LIBRARY_NAMES, Settings, bundled_library_dir
+from cadchat.database import database_ctx
 from cadchat.keys import (
     CATALOG,
     CHAT,
@@ -112,6 +113,8 @@ def create_app(settings: Settings) -> web.Application:
     app[METRICS].user_programs.set_function(lambda: len(app[CATALOG].user_programs))
     # Order matters: user codes join the catalog after the library loads; chat uses both.
     app.cleanup_ctx.extend([_executor_ctx, _library_ctx, _lisp_tools_ctx])
+    if settings.database_url:
+        app.cleanup_ctx.append(database_ctx)  # shared state of several hosts: codes, counts, budget
     install_user_codes(app)
     app.cleanup_ctx.append(chat_ctx)
     app.cleanup_ctx.append(_build_info_ctx)
