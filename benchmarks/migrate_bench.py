@@ -25,9 +25,9 @@ from pgcluster import running_cluster
 from serverproc import clean_env
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "service"))
-from cadchat.usercodes.disk import dump_json  # noqa: E402
-from cadchat.usercodes.model import UserCode, record_filename  # noqa: E402
-from cadchat.usercodes.popularity import LIBRARY_USAGE_FILE, Counts, dump_library_usage  # noqa: E402
+from cadchat.usercodes.disk import dump_json
+from cadchat.usercodes.model import UserCode, record_filename
+from cadchat.usercodes.popularity import LIBRARY_USAGE_FILE, Counts, dump_library_usage
 
 
 def code_text(i: int) -> str:
@@ -80,7 +80,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--codes", type=int, default=10_000)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="cadchat-migrate-") as tmp, running_cluster(durable=True) as cluster:
+    with (
+        tempfile.TemporaryDirectory(prefix="cadchat-migrate-") as tmp,
+        running_cluster(durable=True) as cluster,
+    ):
         data_dir = Path(tmp) / "data"
         started = time.perf_counter()
         digests = write_store(data_dir / "user_codes", args.codes)
@@ -93,19 +96,21 @@ def main() -> None:
         print(f"second run (idempotent): {second:.2f} s wall\n  {summary}")
 
         rows = cluster.psql(
-            "SELECT id || ' ' || encode(sha256(convert_to(code, 'UTF8')), 'hex') FROM user_codes WHERE NOT deleted",
+            "SELECT id || ' ' || encode(sha256(convert_to(code, 'UTF8')), 'hex')"
+            " FROM user_codes WHERE NOT deleted",
             database="migrate_bench",
         ).splitlines()
         held = dict(line.split(" ") for line in rows)
         matching = sum(1 for i, digest in digests.items() if held.get(str(i)) == digest)
         counted = cluster.psql(
-            "SELECT (SELECT count(*) FROM user_codes WHERE NOT deleted) || ' ' || (SELECT live FROM user_code_count)"
-            " || ' ' || (SELECT last_value FROM user_code_ids) || ' ' || (SELECT count(*) FROM library_usage)",
+            "SELECT (SELECT count(*) FROM user_codes WHERE NOT deleted)"
+            " || ' ' || (SELECT last_value FROM user_code_ids)"
+            " || ' ' || (SELECT count(*) FROM library_usage)",
             database="migrate_bench",
         )
-        live, counter, last_id, usage = counted.split()
+        live, last_id, usage = counted.split()
         print(
-            f"database: {live} live rows (counter {counter}), {matching} of {args.codes} SHA-256 equal to "
+            f"database: {live} live rows, {matching} of {args.codes} SHA-256 equal to "
             f"the files (checked by psql), id sequence at {last_id}, {usage} library usage rows"
         )
         if matching != args.codes or int(live) != args.codes:

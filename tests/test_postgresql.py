@@ -164,7 +164,7 @@ async def test_a_database_slower_than_the_statement_timeout_answers_503_and_save
     blocker = await asyncpg.connect(database_url)
     try:
         async with blocker.transaction():
-            await blocker.execute("SELECT * FROM user_code_count FOR UPDATE")  # every create waits on it
+            await blocker.execute("LOCK TABLE user_codes IN EXCLUSIVE MODE")  # every write waits on it
             resp = await cli.post(
                 "/api/user_codes/save", json={"command": "X", "code": "(princ)", "description": "d"}
             )
@@ -175,7 +175,7 @@ async def test_a_database_slower_than_the_statement_timeout_answers_503_and_save
     finally:
         await blocker.close()
     assert len(cli.app[USER_CODES]) == 0
-    assert await save(cli, "X") == 1  # the refused save took nothing: the database answers again
+    assert await save(cli, "X") == 2  # the database answers again; the refused save's id stays unused
 
 
 async def test_a_schema_newer_than_the_code_is_refused(host_settings, database_url):
@@ -332,3 +332,16 @@ async def test_chat_spends_the_shared_budget(aiohttp_client, host_settings):
     other = await aiohttp_client(create_app(host_settings(chat_daily_token_budget=100)))
     state = other.app[CHAT].state()
     assert state["tokens_spent_today"] == 60 and state["budget_remaining_tokens"] == 40
+
+
+async def test_the_size_limit_holds_exactly_across_hosts(aiohttp_client, host_settings):
+    a = await aiohttp_client(create_app(host_settings(user_codes_max_count=5)))
+    b = await aiohttp_client(create_app(host_settings(user_codes_max_count=5)))
+
+    async def attempt(host, i: int) -> int:
+        body = {"command": f"C{i}", "code": "(princ)", "description": "d"}
+        return (await host.post("/api/user_codes/save", json=body)).status
+
+    statuses = await asyncio.gather(*(attempt(host, i) for i in range(8) for host in (a, b)))
+    assert sorted(statuses) == [200] * 5 + [400] * 11
+    await eventually(lambda: len(a.app[USER_CODES]) == len(b.app[USER_CODES]) == 5)

@@ -31,8 +31,10 @@ from cadchat.keys import DATABASE, SETTINGS
 
 log = logging.getLogger(__name__)
 
-# pg_advisory_xact_lock key of schema changes: any 64-bit constant unique to this application.
-MIGRATION_LOCK = 0x43414443_48415400  # "CADCHAT\0"
+# pg_advisory_xact_lock keys: 64-bit constants unique to this application ("CADCHAT" + 0, 1, 2).
+MIGRATION_LOCK = 0x43414443_48415400  # schema changes
+STORE_MIGRATION_LOCK = MIGRATION_LOCK + 1  # cadchat migrate-store
+CREATE_LOCK = MIGRATION_LOCK + 2  # creates near the store's size limit
 
 # Each entry: the schema version it creates, and its SQL. Append only; never edit a released one.
 MIGRATIONS: tuple[tuple[int, str], ...] = (
@@ -74,13 +76,7 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         CREATE TRIGGER user_codes_change BEFORE INSERT OR UPDATE ON user_codes
             FOR EACH ROW EXECUTE FUNCTION stamp_change();
 
-        -- The live-code count, kept in step by every create and delete: the store's size limit
-        -- is checked by one row update, exact across hosts.
-        CREATE TABLE user_code_count (
-            only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
-            live integer NOT NULL CHECK (live >= 0)
-        );
-        INSERT INTO user_code_count VALUES (true, 0);
+        CREATE INDEX user_codes_live ON user_codes (id) WHERE NOT deleted;
 
         CREATE TABLE library_usage (
             command text PRIMARY KEY,

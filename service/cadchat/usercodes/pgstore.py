@@ -6,7 +6,9 @@ database) and changes it only from rows the database returned after a commit, so
 sees an unacknowledged code. What makes several writers safe is in the database, not here:
 
 - ids come from the `user_code_ids` sequence, never reused (a delete leaves a tombstone row);
-- the size limit is one row, `user_code_count`, updated in the create's transaction;
+- the size limit: far from it (by this host's view, NEAR_LIMIT codes or more to spare) a create
+  takes no lock, so creates of many hosts commit in parallel; near it, creates count the live
+  rows under one advisory lock, one at a time, so the limit holds exactly across hosts;
 - an update locks its row (SELECT ... FOR UPDATE) before merging, so two hosts' PATCHes of
   different fields do not undo each other; counts are single `SET n = n + 1` statements;
 - each write stamps the row with a change number and its transaction id (a trigger).
@@ -31,6 +33,7 @@ from typing import Any
 
 import asyncpg
 
+from cadchat.database import CREATE_LOCK
 from cadchat.errors import NotFound, StoreFull, StoreUnavailable
 from cadchat.library.model import Command
 from cadchat.usercodes.model import Limits, UserCode, now_iso
@@ -50,6 +53,9 @@ UNAVAILABLE = (
     asyncpg.AdminShutdownError,
 )
 RETRY_AFTER = 1
+# Creates this far below the size limit (by this host's view, at most one poll interval old)
+# skip the exact count: no other hosts could save this many codes within one interval.
+NEAR_LIMIT = 1000
 
 _XMIN = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
 _INSERT = """
@@ -124,6 +130,7 @@ class PgUserCodeStore(CodeStore):
         self._follower: asyncio.Task[None] | None = None
         self._poll_lock = asyncio.Lock()
         self._poll_failing = False
+        self._reserved = 0  # creates in progress on this host
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -188,17 +195,21 @@ class PgUserCodeStore(CodeStore):
         require_description: bool = True,
     ) -> UserCode:
         fields = self._check(command, description, code, tags, require_description)
-        return await self._shielded(self._create, fields, origin)
+        self._reserved += 1
+        try:
+            return await self._shielded(self._create, fields, origin)
+        finally:
+            self._reserved -= 1
 
     async def _create(self, fields: dict[str, Any], origin: str) -> UserCode:
         stamp = now_iso()
+        near_limit = len(self._codes) + self._reserved + NEAR_LIMIT >= self.limits.max_count
         async with self._database() as conn, conn.transaction():
-            live = await conn.fetchval(
-                "UPDATE user_code_count SET live = live + 1 WHERE live < $1 RETURNING live",
-                self.limits.max_count,
-            )
-            if live is None:
-                raise StoreFull(f"the user-code store is full ({self.limits.max_count} codes)")
+            if near_limit:
+                await conn.execute("SELECT pg_advisory_xact_lock($1)", CREATE_LOCK)
+                live = await conn.fetchval("SELECT count(*) FROM user_codes WHERE NOT deleted")
+                if live >= self.limits.max_count:
+                    raise StoreFull(f"the user-code store is full ({self.limits.max_count} codes)")
             try:
                 code_id = await conn.fetchval("SELECT nextval('user_code_ids')")
             except asyncpg.SequenceGeneratorLimitExceededError:
@@ -253,7 +264,6 @@ class PgUserCodeStore(CodeStore):
                 sha256(""),
                 now_iso(),
             )
-            await conn.execute("UPDATE user_code_count SET live = live - 1")
         self._apply((tombstone,), ())
         return code_of(old)
 
