@@ -345,3 +345,23 @@ async def test_the_size_limit_holds_exactly_across_hosts(aiohttp_client, host_se
     statuses = await asyncio.gather(*(attempt(host, i) for i in range(8) for host in (a, b)))
     assert sorted(statuses) == [200] * 5 + [400] * 11
     await eventually(lambda: len(a.app[USER_CODES]) == len(b.app[USER_CODES]) == 5)
+
+
+async def test_connections_the_database_drops_are_replaced(aiohttp_client, host_settings, pg_cluster):
+    cli = await aiohttp_client(create_app(host_settings()))
+    await save(cli, "BEFORE")
+    pg_cluster.psql(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        " WHERE application_name = 'cadchat' AND pid <> pg_backend_pid()"
+    )
+    statuses = []
+    for i in range(3):
+        resp = await cli.post(
+            "/api/user_codes/save", json={"command": f"A{i}", "code": "(princ)", "description": "d"}
+        )
+        assert (await resp.json())["success"] is (resp.status == 200)
+        statuses.append(resp.status)
+        if resp.status == 200:
+            break
+    assert statuses[-1] == 200 and set(statuses) <= {200, 503}
+    assert (await cli.get("/api/user_codes/get/1")).status == 200  # reads never needed the database

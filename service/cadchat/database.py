@@ -18,10 +18,12 @@ PGPASSWORD / PGPASSFILE, which asyncpg reads.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 from aiohttp import web
@@ -137,11 +139,20 @@ async def create_pool(settings: Settings, url: str | None = None, *, max_size: i
     date. Raises DatabaseError (one line, password redacted)."""
     url = url or settings.database_url
     shown = redact_url(url)
+    password = read_password(settings)
+    secrets = [p for p in (password, urlsplit(url).password if "://" in url else None) if p]
+
+    def reason(exc: BaseException) -> str:
+        text = _reason(exc)
+        for secret in secrets:  # no driver message may carry it, whatever it quotes
+            text = text.replace(secret, "***")
+        return text
+
     statement_ms = int(settings.database_statement_timeout * 1000)
     try:
         pool = await asyncpg.create_pool(
             dsn=url,
-            password=read_password(settings),
+            password=password,
             min_size=1,
             max_size=max_size or settings.database_pool_size,
             timeout=settings.database_connect_timeout,
@@ -155,10 +166,12 @@ async def create_pool(settings: Settings, url: str | None = None, *, max_size: i
                 "idle_in_transaction_session_timeout": str(max(statement_ms * 2, 10_000)),
             },
         )
-    except DatabaseError:
-        raise
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError, ValueError) as exc:
-        raise DatabaseError(f"database {shown} is unreachable: {_reason(exc)}") from None
+    except (OSError, asyncio.TimeoutError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError) as exc:
+        raise DatabaseError(f"database {shown} is unreachable: {reason(exc)}") from None
+    except asyncpg.PostgresError as exc:
+        raise DatabaseError(f"database {shown} refused the connection: {reason(exc)}") from None
+    except ValueError as exc:
+        raise DatabaseError(f"database URL {shown} is not valid: {reason(exc)}") from None
     try:
         await migrate(pool)
     except BaseException:

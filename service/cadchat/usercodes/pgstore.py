@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 # What a lost or refused connection looks like: the write was not acknowledged.
 UNAVAILABLE = (
     OSError,
-    TimeoutError,
+    asyncio.TimeoutError,  # TimeoutError from Python 3.11 on
     asyncpg.InterfaceError,
     asyncpg.PostgresConnectionError,
     asyncpg.QueryCanceledError,
@@ -175,6 +175,10 @@ class PgUserCodeStore(CodeStore):
             except StoreUnavailable as exc:
                 if not self._poll_failing:  # once per outage, not once a second
                     log.warning("user codes: cannot poll the database for changes: %s", exc.message)
+                self._poll_failing = True
+            except Exception:  # keep following: one bad poll must not stop this host's updates
+                if not self._poll_failing:
+                    log.exception("user codes: polling the database for changes failed")
                 self._poll_failing = True
             else:
                 if self._poll_failing:
