@@ -450,6 +450,7 @@ def _links(operation: dict[str, Any], status: str, field: str, targets: dict[str
         for name, target in targets.items()
     }
 
+
 # Writes to the user-code store: with CADCHAT_DATABASE_URL set, a database that is down or over
 # its statement timeout answers 503 (nothing acknowledged).
 for _write in (

@@ -161,7 +161,15 @@ class PgUserCodeStore(CodeStore):
         async with self._poll_lock:
             async with self._database() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
                 xmin = await conn.fetchval(_XMIN)
-                rows = await conn.fetch("SELECT * FROM user_codes WHERE txid >= $1", self._xmin)
+                # Ids and change numbers first: while a long transaction (a pg_dump) holds xmin
+                # back, every poll sees the same recent rows again; only new versions are read.
+                recent = await conn.fetch("SELECT id, change FROM user_codes WHERE txid >= $1", self._xmin)
+                wanted = [r["id"] for r in recent if self._seen.get(r["id"], -1) < r["change"]]
+                rows = (
+                    await conn.fetch("SELECT * FROM user_codes WHERE id = ANY($1::integer[])", wanted)
+                    if wanted
+                    else []
+                )
                 usage = await conn.fetch("SELECT * FROM library_usage WHERE txid >= $1", self._xmin)
             changed = self._apply(rows, usage)
             self._xmin = max(self._xmin, xmin)
