@@ -52,7 +52,7 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         CREATE FUNCTION stamp_change() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
             NEW.change := nextval('change_numbers');
-            NEW.txid := pg_current_xact_id()::text::bigint;
+            NEW.txid := txid_current();
             RETURN NEW;
         END $$;
 

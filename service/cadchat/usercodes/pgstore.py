@@ -57,7 +57,8 @@ RETRY_AFTER = 1
 # skip the exact count: no other hosts could save this many codes within one interval.
 NEAR_LIMIT = 1000
 
-_XMIN = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+# txid_* rather than pg_current_xact_id/pg_current_snapshot (PostgreSQL 13+): Ubuntu 20.04 ships 12.
+_XMIN = "SELECT txid_snapshot_xmin(txid_current_snapshot())"
 _INSERT = """
     INSERT INTO user_codes (id, command, description, code, code_sha256, tags, created_at,
                             updated_at, usage_count, success_count, origin, legacy)
