@@ -47,6 +47,8 @@ UNAVAILABLE = (
     OSError,
     asyncio.TimeoutError,  # TimeoutError from Python 3.11 on
     asyncpg.InterfaceError,
+    # A connection the server terminated while asyncpg was between protocol states.
+    asyncpg.InternalClientError,
     asyncpg.PostgresConnectionError,
     asyncpg.QueryCanceledError,
     asyncpg.CannotConnectNowError,
