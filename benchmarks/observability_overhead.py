@@ -9,7 +9,8 @@ both alike) and the script prints each round's req/s and the server's CPU time p
 (user + system, from /proc: unlike req/s it barely moves when other processes share the cores),
 the medians and best rounds and the cost of each in percent. Then, in-process, the CPU time the
 two add to one request (the metrics middleware around a trivial handler; one access-log line
-formatted as JSON and written to a file), best of 5 repeats. Needs `wrk` (Debian package).
+recorded, then formatted as JSON and written to a file in one batch, as the access log's
+writer thread does), best of 5 repeats. Needs `wrk` (Debian package).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def added_cpu_us(repeats: int = 5, calls: int = 20_000) -> dict[str, float]:
 
     from aiohttp import web
     from aiohttp.test_utils import make_mocked_request
-    from cadchat.accesslog import AccessLogger
+    from cadchat.accesslog import AccessLog
     from cadchat.config import Settings
     from cadchat.keys import SETTINGS
     from cadchat.logsetup import JsonFormatter
@@ -91,22 +92,19 @@ def added_cpu_us(repeats: int = 5, calls: int = 20_000) -> dict[str, float]:
         return min(samples)
 
     middleware = best(lambda: asyncio.run(middleware_loop())) - best(lambda: asyncio.run(bare_loop()))
-    with tempfile.TemporaryDirectory() as tmp:
-        logger = logging.getLogger("cadchat.access.bench")
-        logger.propagate = False
-        logger.setLevel(logging.INFO)
-        file_handler = logging.FileHandler(Path(tmp) / "access.log")
+    with tempfile.TemporaryDirectory() as tmp, open(Path(tmp) / "access.log", "w") as out:
+        file_handler = logging.StreamHandler(out)
         file_handler.setFormatter(JsonFormatter())
-        logger.addHandler(file_handler)
-        access = AccessLogger(logger, "")
+        access = AccessLog(file_handler, interval=3600)  # flushed below, as its writer thread would
+        hook = access.logger_class()(access.logger, "")
 
         def log_loop() -> None:
             for _ in range(calls):
-                access.log(request, response, 0.0012)
+                hook.log(request, response, 0.0012)
+            access.flush()
 
         line = best(log_loop)
-        logger.removeHandler(file_handler)
-        file_handler.close()
+        access.close()
     return {"middleware": middleware, "access_line": line}
 
 

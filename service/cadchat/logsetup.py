@@ -5,23 +5,40 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
+from typing import Any
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
-class JsonFormatter(logging.Formatter):
-    _second = -1
-    _stamp = ""
+class _SecondStamp:
+    """`strftime` of a Unix time's second (local time), computed once a second, not once a line:
+    access lines come by the thousand."""
 
-    def _time(self, record: logging.LogRecord) -> str:
-        # One strftime a second, not one a line: access lines come by the thousand.
-        second = int(record.created)
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        self._second = -1
+        self._stamp = ""
+
+    def __call__(self, created: float) -> str:
+        second = int(created)
         if second != self._second:
-            self._stamp = self.formatTime(record, "%Y-%m-%dT%H:%M:%S")
+            self._stamp = time.strftime(self.pattern, time.localtime(second))
             self._second = second
         return self._stamp
 
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: time (local, to the second), level, logger, message, then an
+    access line's fields, or `exception`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._time = _SecondStamp("%Y-%m-%dT%H:%M:%S")
+
     def format(self, record: logging.LogRecord) -> str:
         entry = {
-            "time": self._time(record),
+            "time": self._time(record.created),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
@@ -32,6 +49,25 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
+
+    def access_line(self, created: float, name: str, message: str, fields: dict[str, Any]) -> str:
+        """What `format` makes of an INFO record of logger `name` carrying `fields`."""
+        entry = {"time": self._time(created), "level": "INFO", "logger": name, "message": message}
+        entry.update(fields)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+class TextFormatter(logging.Formatter):
+    """`2026-11-29 08:26:30,125 INFO cadchat.access: message` (logging's default time format)."""
+
+    def __init__(self) -> None:
+        super().__init__(TEXT_FORMAT)
+        self._time = _SecondStamp(self.default_time_format)
+
+    def access_line(self, created: float, name: str, message: str, fields: dict[str, Any]) -> str:
+        """What `format` makes of an INFO record of logger `name` with this message."""
+        millis = int((created - int(created)) * 1000)
+        return f"{self._time(created)},{millis:03d} INFO {name}: {message}"
 
 
 class MalformedRequestFilter(logging.Filter):
@@ -51,7 +87,8 @@ class MalformedRequestFilter(logging.Filter):
         return True
 
 
-def configure(level: str, fmt: str) -> None:
+def configure(level: str, fmt: str) -> logging.StreamHandler:
+    """Every logger's lines to standard error, as text or JSON; returns that handler."""
     # No format here shows thread or process names: skip collecting them for every record.
     logging.logThreads = False
     logging.logProcesses = False
@@ -60,10 +97,11 @@ def configure(level: str, fmt: str) -> None:
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
     server = logging.getLogger("aiohttp.server")
     if not any(isinstance(f, MalformedRequestFilter) for f in server.filters):
         server.addFilter(MalformedRequestFilter())
+    return handler
