@@ -98,9 +98,12 @@ def sample_line(created: float = 1764405990.125) -> AccessLine:
 
 
 @pytest.mark.parametrize("formatter", [JsonFormatter(), TextFormatter()], ids=["json", "text"])
-def test_a_batched_line_reads_like_the_same_record_through_logging(formatter) -> None:
+@pytest.mark.parametrize(
+    "client", ["203.0.113.7", 'a"b\\c\n\u2028\x00 é 炸'], ids=["address", "quotes-controls-non-ascii"]
+)
+def test_a_batched_line_reads_like_the_same_record_through_logging(formatter, client) -> None:
     """The writer's fast path and logging's own formatting give the same line."""
-    line = sample_line()
+    line = sample_line()._replace(client=client)
     record = logging.LogRecord("cadchat.access", logging.INFO, __file__, 1, line.message(), None, None)
     record.created, record.msecs = line.created, 125.0
     record.access = line.fields()

@@ -4,11 +4,23 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import sys
 import time
 from typing import Any
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+_json_string = json.encoder.encode_basestring  # a str as a JSON string, non-ASCII kept
+
+
+def _json_value(value: Any) -> str:
+    """`json.dumps(value, ensure_ascii=False)`, with a shortcut for strings and numbers."""
+    kind = type(value)
+    if kind is str:
+        return _json_string(value)
+    if kind is int or (kind is float and math.isfinite(value)):
+        return repr(value)
+    return json.dumps(value, ensure_ascii=False)
 
 
 class _SecondStamp:
@@ -51,10 +63,23 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
     def access_line(self, created: float, name: str, message: str, fields: dict[str, Any]) -> str:
-        """What `format` makes of an INFO record of logger `name` carrying `fields`."""
-        entry = {"time": self._time(created), "level": "INFO", "logger": name, "message": message}
-        entry.update(fields)
-        return json.dumps(entry, ensure_ascii=False)
+        """What `format` makes of an INFO record of logger `name` carrying `fields`: the same
+        text, a few times faster than `json.dumps` of a dict (thousands of lines a second)."""
+        parts = [
+            '{"time": "',
+            self._time(created),
+            '", "level": "INFO", "logger": ',
+            _json_string(name),
+            ', "message": ',
+            _json_string(message),
+        ]
+        for key, value in fields.items():
+            parts.append(", ")
+            parts.append(_json_string(key))
+            parts.append(": ")
+            parts.append(_json_value(value))
+        parts.append("}")
+        return "".join(parts)
 
 
 class TextFormatter(logging.Formatter):
