@@ -107,8 +107,8 @@ def test_a_batched_line_reads_like_the_same_record_through_logging(formatter, cl
     record = logging.LogRecord("cadchat.access", logging.INFO, __file__, 1, line.message(), None, None)
     record.created, record.msecs = line.created, 125.0
     record.access = line.fields()
-    fast = formatter.access_line(line.created, "cadchat.access", line.message(), line.fields())
-    assert fast == formatter.format(record)
+    fast = formatter.access_lines("cadchat.access", [line, line])
+    assert fast == (formatter.format(record) + "\n") * 2
 
 
 def test_lines_wait_for_the_interval_and_close_writes_the_rest_in_order() -> None:

@@ -104,8 +104,8 @@ class AccessLog:
     `add()` is called on the event loop; a thread of its own formats and writes, every
     `interval` seconds, what gathered. Use as a context manager, or `start()` and `close()`;
     `flush()` writes what is pending at once. Lines are formatted by the handler's formatter's
-    `access_line(created, name, message, fields)` when it has one (logsetup's formatters), else
-    as a `logging.LogRecord` through `handler.format()`.
+    `access_lines(name, lines)` when it has one (logsetup's formatters: the text its `format`
+    would give), else as `logging.LogRecord`s through `handler.format()`.
     """
 
     def __init__(self, handler: logging.StreamHandler, *, interval: float = 0.25, name: str = LOGGER_NAME):
@@ -160,11 +160,10 @@ class AccessLog:
 
     def _write(self, lines: list[AccessLine]) -> None:
         handler = self.handler
-        format_line = getattr(handler.formatter, "access_line", None)
-        name = self.logger.name
+        format_lines = getattr(handler.formatter, "access_lines", None)
         try:
-            if format_line is not None:
-                text = "".join([format_line(x.created, name, x.message(), x.fields()) + "\n" for x in lines])
+            if format_lines is not None:
+                text = format_lines(self.logger.name, lines)
             else:
                 text = "".join([handler.format(self._record(x)) + handler.terminator for x in lines])
             with handler.lock:  # type: ignore[union-attr] - a Handler's lock exists once it is made

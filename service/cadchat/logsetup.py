@@ -4,23 +4,23 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import sys
 import time
+from collections.abc import Iterable
 from typing import Any
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _json_string = json.encoder.encode_basestring  # a str as a JSON string, non-ASCII kept
+# An access line as JsonFormatter.format writes it (the order of AccessLine's fields; json.dumps
+# writes a float as its repr).
+_ACCESS_JSON = (
+    '{"time": "%s%s%s, "method": %s, "route": %s, "status": %d, "duration_ms": %r, "bytes": %d, '
+    '"request_id": %s, "client": %s}\n'
+)
 
 
-def _json_value(value: Any) -> str:
-    """`json.dumps(value, ensure_ascii=False)`, with a shortcut for strings and numbers."""
-    kind = type(value)
-    if kind is str:
-        return _json_string(value)
-    if kind is int or (kind is float and math.isfinite(value)):
-        return repr(value)
-    return json.dumps(value, ensure_ascii=False)
+def _millis(created: float) -> int:
+    return int((created - int(created)) * 1000)
 
 
 class _SecondStamp:
@@ -62,24 +62,30 @@ class JsonFormatter(logging.Formatter):
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
 
-    def access_line(self, created: float, name: str, message: str, fields: dict[str, Any]) -> str:
-        """What `format` makes of an INFO record of logger `name` carrying `fields`: the same
-        text, a few times faster than `json.dumps` of a dict (thousands of lines a second)."""
-        parts = [
-            '{"time": "',
-            self._time(created),
-            '", "level": "INFO", "logger": ',
-            _json_string(name),
-            ', "message": ',
-            _json_string(message),
-        ]
-        for key, value in fields.items():
-            parts.append(", ")
-            parts.append(_json_string(key))
-            parts.append(": ")
-            parts.append(_json_value(value))
-        parts.append("}")
-        return "".join(parts)
+    def access_lines(self, name: str, lines: Iterable[Any]) -> str:
+        """What `format` makes of the INFO records of logger `name` for these access lines
+        (`cadchat.accesslog.AccessLine`), each ended by a newline: the same text, from one
+        template a line (thousands of lines a second; `json.dumps` of a dict costs more)."""
+        head = '", "level": "INFO", "logger": ' + _json_string(name) + ', "message": '
+        time_of = self._time
+        return "".join(
+            [
+                _ACCESS_JSON
+                % (
+                    time_of(x.created),
+                    head,
+                    _json_string(x.message()),
+                    _json_string(x.method),
+                    _json_string(x.route),
+                    x.status,
+                    x.duration_ms,
+                    x.bytes,
+                    _json_string(x.request_id),
+                    _json_string(x.client),
+                )
+                for x in lines
+            ]
+        )
 
 
 class TextFormatter(logging.Formatter):
@@ -89,10 +95,13 @@ class TextFormatter(logging.Formatter):
         super().__init__(TEXT_FORMAT)
         self._time = _SecondStamp(self.default_time_format)
 
-    def access_line(self, created: float, name: str, message: str, fields: dict[str, Any]) -> str:
-        """What `format` makes of an INFO record of logger `name` with this message."""
-        millis = int((created - int(created)) * 1000)
-        return f"{self._time(created)},{millis:03d} INFO {name}: {message}"
+    def access_lines(self, name: str, lines: Iterable[Any]) -> str:
+        """What `format` makes of the INFO records of logger `name` for these access lines
+        (`cadchat.accesslog.AccessLine`), each ended by a newline."""
+        time_of = self._time
+        return "".join(
+            [f"{time_of(x.created)},{_millis(x.created):03d} INFO {name}: {x.message()}\n" for x in lines]
+        )
 
 
 class MalformedRequestFilter(logging.Filter):
