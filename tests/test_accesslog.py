@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -111,20 +112,21 @@ def test_a_batched_line_reads_like_the_same_record_through_logging(formatter, cl
     assert fast == (formatter.format(record) + "\n") * 2
 
 
-def test_lines_wait_for_the_interval_and_close_writes_the_rest_in_order() -> None:
+async def test_lines_wait_for_the_interval_and_close_writes_the_rest_in_order() -> None:
     buffer = io.StringIO()
     handler = logging.StreamHandler(buffer)
     handler.setFormatter(JsonFormatter())
     access_log = AccessLog(handler, interval=60).start()
     for number in range(500):
         access_log.add(sample_line()._replace(request_id=f"req-{number}"))
+    await asyncio.sleep(0.05)
     assert buffer.getvalue() == ""  # gathered, not yet written
     access_log.close()
     written = [json.loads(line)["request_id"] for line in buffer.getvalue().splitlines()]
     assert written == [f"req-{number}" for number in range(500)]
 
 
-def test_the_writer_thread_writes_without_being_asked() -> None:
+async def test_the_lines_of_an_interval_are_written_without_being_asked() -> None:
     buffer = io.StringIO()
     handler = logging.StreamHandler(buffer)
     handler.setFormatter(TextFormatter())
@@ -132,13 +134,13 @@ def test_the_writer_thread_writes_without_being_asked() -> None:
         access_log.add(sample_line())
         deadline = time.monotonic() + 5
         while not buffer.getvalue() and time.monotonic() < deadline:
-            time.sleep(0.01)
+            await asyncio.sleep(0.01)
         assert buffer.getvalue().endswith(
             "INFO cadchat.access: POST /api/query 200 812B 1.9ms id=req-1 client=203.0.113.7\n"
         )
 
 
-def test_a_foreign_formatter_gets_log_records() -> None:
+async def test_a_foreign_formatter_gets_log_records() -> None:
     buffer = io.StringIO()
     handler = logging.StreamHandler(buffer)
     handler.setFormatter(logging.Formatter("%(name)s|%(levelname)s|%(message)s"))

@@ -9,21 +9,21 @@ are written, so tokens and code never reach the log. As text:
 
 With `CADCHAT_LOG_FORMAT=json` the fields are keys of the line's JSON object (see logsetup).
 
-Cost: the event loop only records a line's fields when a response is sent (a tuple appended to
-a deque). A writer thread formats what gathered every `CADCHAT_ACCESS_LOG_INTERVAL` seconds
-and writes it in one call to the log handler's stream, under the handler's lock (so it never
-splits another log line). A log record, a handler call, a JSON encoding and a `write()` per
-request cost about as much CPU as answering `/api/query` from the cache did. Lines reach the
-log up to one interval late, stamped with their own time; `close()` (after the server stopped)
-writes what is left, so a graceful shutdown loses none.
+Cost: the event loop records a line's fields when a response is sent (a tuple appended to a
+list), formats what gathered every `CADCHAT_ACCESS_LOG_INTERVAL` seconds in one go, and hands
+the text to a writer thread, which writes it in one call to the log handler's stream, under
+the handler's lock (so it never splits another log line). A log record, a handler call, a JSON
+encoding and a `write()` per request cost about as much CPU as answering `/api/query` from the
+cache did. Lines reach the log up to one interval late, stamped with their own time; `close()`
+(after the server stopped) writes what is left, so a graceful shutdown loses none.
 """
 
 from __future__ import annotations
 
-import collections
+import asyncio
 import logging
-import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple
 
 from aiohttp import web
@@ -101,8 +101,10 @@ class AccessLog:
     """The access lines of one server, on their way to `handler` (a `logging.StreamHandler`,
     normally the service's own log handler: same stream, same format).
 
-    `add()` is called on the event loop; a thread of its own formats and writes, every
-    `interval` seconds, what gathered. Use as a context manager, or `start()` and `close()`;
+    `add()` is called on the event loop. The lines gathered in `interval` seconds are formatted
+    there in one go, and written by a thread of their own (one `write()` a batch, under the
+    handler's lock, so the loop never waits for the disk or a pipe, and the thread holds the
+    interpreter only to make the call). Use as a context manager, or `start()` and `close()`;
     `flush()` writes what is pending at once. Lines are formatted by the handler's formatter's
     `access_lines(name, lines)` when it has one (logsetup's formatters: the text its `format`
     would give), else as `logging.LogRecord`s through `handler.format()`.
@@ -112,10 +114,9 @@ class AccessLog:
         self.handler = handler
         self.interval = interval
         self.logger = logging.getLogger(name)
-        self._pending: collections.deque[AccessLine] = collections.deque()
-        self._flushing = threading.Lock()  # one batch at a time: lines stay in order
-        self._closing = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="cadchat-access-log", daemon=True)
+        self._pending: list[AccessLine] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._writer: ThreadPoolExecutor | None = None  # one thread: batches stay in order
         self.closed = False
 
     @property
@@ -123,21 +124,46 @@ class AccessLog:
         return self.logger.isEnabledFor(logging.INFO)
 
     def add(self, line: AccessLine) -> None:
+        """Note one line (on the event loop); it is written within `interval` seconds."""
         self._pending.append(line)
-        if self.closed:  # after the server stopped (nothing is expected then): write at once
-            self.flush()
+        if self._timer is None:
+            if self._writer is None:  # not started, or closed: write at once
+                self.flush()
+            else:
+                self._timer = asyncio.get_running_loop().call_later(self.interval, self._hand_over)
+
+    def _hand_over(self) -> None:
+        self._timer = None
+        text = self._take()
+        if text and self._writer is not None:
+            self._writer.submit(self._write_text, text)
+
+    def _take(self) -> str:
+        lines, self._pending = self._pending, []
+        return self._format(lines) if lines else ""
 
     def start(self) -> AccessLog:
-        self._thread.start()
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cadchat-access-log")
         return self
 
+    def flush(self) -> None:
+        """Write every pending line now, after the batches already handed to the writer."""
+        text = self._take()
+        if self._writer is not None:
+            self._writer.submit(self._write_text, text).result()
+        elif text:
+            self._write_text(text)
+
     def close(self) -> None:
-        """Stop the writer thread and write every pending line."""
-        self._closing.set()
-        if self._thread.is_alive():
-            self._thread.join()
-        self.closed = True
+        """Write every pending line (the server has stopped) and stop the writer thread."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         self.flush()
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
+            self._writer = None
+        self.closed = True
 
     def __enter__(self) -> AccessLog:
         return self.start()
@@ -145,32 +171,25 @@ class AccessLog:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _run(self) -> None:
-        while not self._closing.wait(self.interval):
-            self.flush()
-
-    def flush(self) -> None:
-        with self._flushing:
-            lines = []
-            pending = self._pending
-            while pending:  # popleft is atomic: a line appended meanwhile is taken or left whole
-                lines.append(pending.popleft())
-            if lines:
-                self._write(lines)
-
-    def _write(self, lines: list[AccessLine]) -> None:
+    def _format(self, lines: list[AccessLine]) -> str:
         handler = self.handler
         format_lines = getattr(handler.formatter, "access_lines", None)
+        if format_lines is not None:
+            return format_lines(self.logger.name, lines)
+        return "".join([handler.format(self._record(x)) + handler.terminator for x in lines])
+
+    def _write_text(self, text: str) -> None:
+        if not text:
+            return
+        handler = self.handler
         try:
-            if format_lines is not None:
-                text = format_lines(self.logger.name, lines)
-            else:
-                text = "".join([handler.format(self._record(x)) + handler.terminator for x in lines])
             with handler.lock:  # type: ignore[union-attr] - a Handler's lock exists once it is made
                 handler.stream.write(text)
                 handler.stream.flush()
         except Exception:
-            handler.handleError(self._record(lines[0]))
+            handler.handleError(
+                self.logger.makeRecord(self.logger.name, logging.INFO, __name__, 0, text, None, None)
+            )
 
     def _record(self, line: AccessLine) -> logging.LogRecord:
         record = self.logger.makeRecord(
