@@ -329,6 +329,7 @@ async def test_chat_spends_the_shared_budget(aiohttp_client, host_settings):
     shared = cli.app[CHAT].budget
     assert isinstance(shared, SharedTokenBudget)
     shared.spend(60)
+    await shared.sync()  # what the background sync does within one poll interval
     other = await aiohttp_client(create_app(host_settings(chat_daily_token_budget=100)))
     state = other.app[CHAT].state()
     assert state["tokens_spent_today"] == 60 and state["budget_remaining_tokens"] == 40
