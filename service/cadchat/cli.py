@@ -1,5 +1,5 @@
-"""`cadchat serve | check-library | lisp-check | import-legacy | backup | restore | verify-backup`
-(and `python -m cadchat`)."""
+"""`cadchat serve | check-library | lisp-check | import-legacy | migrate-store | backup | restore |
+verify-backup` (and `python -m cadchat`)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,10 @@ from pathlib import Path
 from cadchat import __version__
 from cadchat.backup import ArchiveRefused, BackupError, TargetNotEmpty
 from cadchat.config import ConfigError, load_settings
+from cadchat.database import DatabaseError
 from cadchat.library.parser import decode, parse_file
 from cadchat.usercodes.disk import StoreLocked
+from cadchat.usercodes.migrate import MigrationFailed
 
 log = logging.getLogger("cadchat")
 
@@ -49,6 +51,21 @@ def _parser() -> argparse.ArgumentParser:
     legacy = commands.add_parser("import-legacy", help="import a legacy user_codes.txt store (idempotent)")
     legacy.add_argument("path", type=Path, help="the legacy user_codes.txt, or the folder holding it")
     legacy.add_argument("--data-dir", type=Path, help="data directory (env CADCHAT_DATA_DIR, default ./data)")
+
+    migrate = commands.add_parser(
+        "migrate-store",
+        help="move the file store (with its legacy imports) into PostgreSQL, verified; idempotent",
+    )
+    migrate.add_argument("--from", dest="source", choices=["files"], required=True, help="the store to read")
+    migrate.add_argument(
+        "--to",
+        dest="target",
+        help="postgresql:// URL without a password (default CADCHAT_DATABASE_URL); the password "
+        "comes from CADCHAT_DATABASE_PASSWORD_FILE, PGPASSWORD or ~/.pgpass",
+    )
+    migrate.add_argument(
+        "--data-dir", type=Path, help="data directory (env CADCHAT_DATA_DIR, default ./data)"
+    )
 
     backup = commands.add_parser(
         "backup", help="write a consistent backup archive (tar.gz) of the data directory; safe while serving"
@@ -158,7 +175,7 @@ def lisp_check(
 def serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
-    from cadchat.accesslog import AccessLogger
+    from cadchat.accesslog import AccessLog
     from cadchat.app import create_app
     from cadchat.logsetup import configure
     from cadchat.web_json import SERVER_OPTIONS
@@ -167,7 +184,7 @@ def serve(args: argparse.Namespace) -> int:
     if args.port is not None and not 1 <= args.port <= 65535:
         raise ConfigError("--port", str(args.port), "must be between 1 and 65535")
     settings = load_settings(overrides=overrides)
-    configure(settings.log_level, settings.log_format)
+    handler = configure(settings.log_level, settings.log_format)
     log.info(
         "cadchat %s on http://%s:%d, data in %s, LLM %s",
         __version__,
@@ -176,17 +193,23 @@ def serve(args: argparse.Namespace) -> int:
         settings.data_dir.absolute(),
         "configured" if settings.dashscope_api_key else "off (offline answers)",
     )
-    web.run_app(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        access_log=logging.getLogger("cadchat.access") if settings.access_log else None,
-        access_log_class=AccessLogger,
-        shutdown_timeout=settings.shutdown_grace,
-        print=None,
-        backlog=1024,  # bursts of hundreds of streaming clients must not be dropped at accept
-        **SERVER_OPTIONS,
-    )
+    access_log = AccessLog(handler, interval=settings.access_log_interval)
+    if settings.access_log:
+        access_log.start()
+    try:
+        web.run_app(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            access_log=access_log.logger if settings.access_log else None,
+            access_log_class=access_log.logger_class(),
+            shutdown_timeout=settings.shutdown_grace,
+            print=None,
+            backlog=1024,  # bursts of hundreds of streaming clients must not be dropped at accept
+            **SERVER_OPTIONS,
+        )
+    finally:
+        access_log.close()  # after the server stopped: the access lines still pending
     log.info("cadchat stopped")
     return 0
 
@@ -197,6 +220,32 @@ def import_legacy(args: argparse.Namespace) -> int:
 
     settings = load_settings(overrides={"data_dir": args.data_dir})
     return run_cli(settings.user_codes_dir, args.path, limits_from(settings), sys.stdout)
+
+
+def migrate_store(args: argparse.Namespace) -> int:
+    import asyncio
+    from urllib.parse import urlsplit
+
+    from cadchat.config import redact_url
+    from cadchat.usercodes.migrate import migrate_files
+
+    settings = load_settings(overrides={"data_dir": args.data_dir})
+    url = args.target or settings.database_url
+    if not url:
+        raise ConfigError("--to", "", "give a postgresql:// URL, or set CADCHAT_DATABASE_URL")
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError("--to", redact_url(url), "must be a postgresql:// URL")
+    if args.target and (urlsplit(url).password is not None or "password=" in url.lower()):
+        # A command line is visible to every user of the host (ps, /proc/<pid>/cmdline).
+        raise ConfigError(
+            "--to",
+            redact_url(url),
+            "holds a password, which the process list would show: put it in "
+            "CADCHAT_DATABASE_PASSWORD_FILE or PGPASSWORD, or pass no --to (CADCHAT_DATABASE_URL is read)",
+        )
+    report = asyncio.run(migrate_files(settings, settings.user_codes_dir, url))
+    print(f"migrated {settings.user_codes_dir} to {redact_url(url)}: {report.line()}")
+    return 0
 
 
 def run_backup(args: argparse.Namespace) -> int:
@@ -254,6 +303,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return lisp_check(args.files, as_json=args.json, library=args.library)
         if args.command == "import-legacy":
             return import_legacy(args)
+        if args.command == "migrate-store":
+            return migrate_store(args)
         if args.command == "backup":
             return run_backup(args)
         if args.command == "restore":
@@ -266,7 +317,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FileNotFoundError as exc:
         print(f"cadchat: {exc.filename or exc}: no such file", file=sys.stderr)
         return 2
-    except (ConfigError, StoreLocked, BackupError, TargetNotEmpty) as exc:
+    except MigrationFailed as exc:
+        print(f"cadchat: migration not verified: {exc}", file=sys.stderr)
+        return 1
+    except (ConfigError, StoreLocked, BackupError, TargetNotEmpty, DatabaseError) as exc:
         print(f"cadchat: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
