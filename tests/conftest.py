@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import itertools
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,13 @@ from aiohttp.test_utils import TestServer
 from cadchat.app import create_app
 from cadchat.config import Settings, load_settings
 from cadchat.web_json import SERVER_OPTIONS
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+from pgcluster import Cluster, bin_dir, running_cluster
+
+# The user-code store's backends; tests of the store's contract run on each.
+BACKENDS = ("files", "postgresql")
+_databases = itertools.count(1)
 
 SMALL_LIBRARY = """\
 # name|description|alias|file|date|type
@@ -87,3 +96,27 @@ def small_library(tmp_path: Path) -> Path:
 async def client(aiohttp_client, make_settings):
     """A client on the app with the bundled libraries (the newcomer's default)."""
     return await aiohttp_client(create_app(make_settings()))
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    """One throwaway PostgreSQL cluster for the session (benchmarks/pgcluster.py), on a unix
+    socket in a temp dir; skipped where the server binaries are not installed."""
+    if bin_dir() is None:
+        pytest.skip("PostgreSQL server binaries not found (Debian: apt-get install postgresql)")
+    with running_cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def database_url(pg_cluster: Cluster) -> str:
+    """A URL of a fresh, empty database of its own for this test."""
+    return pg_cluster.url(pg_cluster.create_database(f"test_{next(_databases)}"))
+
+
+@pytest.fixture(params=BACKENDS)
+def store_backend(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Settings overrides selecting one user-code backend: {} (files) or a fresh database."""
+    if request.param == "files":
+        return {}
+    return {"database_url": request.getfixturevalue("database_url"), "database_poll_interval": 0.1}

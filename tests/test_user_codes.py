@@ -1,4 +1,5 @@
-"""The user-code routes of CONTRACT.md over HTTP, with hostile input, limits and persistence."""
+"""The user-code routes of CONTRACT.md over HTTP, with hostile input, limits and persistence,
+on each store backend (the file store and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,12 @@ CODE = (
 
 
 @pytest.fixture
-def settings(make_settings, small_library):
-    return make_settings(library_paths=(small_library,), watch=False)
+def settings(make_settings, small_library, store_backend):
+    return make_settings(library_paths=(small_library,), watch=False, **store_backend)
+
+
+def on_files(settings) -> bool:
+    return not settings.database_url
 
 
 @pytest.fixture
@@ -51,7 +56,9 @@ async def test_save_list_get_delete_round_trip(cli, settings):
     assert (got["code"], got["command"], got["description"]) == (CODE, "DRAWRING", "画一个圆环 ring")
 
     # The .lsp a CAD user loads holds exactly these bytes, CRLF included.
-    assert (settings.user_codes_dir / "code-0000001.lsp").read_bytes() == CODE.encode("utf-8")
+    if on_files(settings):
+        assert (settings.user_codes_dir / "code-0000001.lsp").read_bytes() == CODE.encode("utf-8")
+    assert cli.app[USER_CODES].get(code_id).code.encode("utf-8") == CODE.encode("utf-8")
 
     deleted = await cli.delete(f"/api/user_codes/delete/{code_id}")
     assert deleted.status == 200 and (await deleted.json())["success"] is True
@@ -62,6 +69,7 @@ async def test_save_list_get_delete_round_trip(cli, settings):
     assert again.status == 404 and "message" in await again.json()
     assert (await (await cli.get("/api/user_codes/list")).json())["codes"] == []
     assert not (settings.user_codes_dir / "code-0000001.lsp").exists()
+    assert cli.app[USER_CODES].get(code_id) is None
 
 
 @pytest.mark.parametrize("missing", ["code", "command", "description"])
@@ -109,8 +117,9 @@ async def test_malformed_bodies_are_400_json(cli, body):
     assert (await resp.json())["success"] is False
 
 
-async def test_limits_are_configurable_and_answered_413_or_400(aiohttp_client, make_settings):
+async def test_limits_are_configurable_and_answered_413_or_400(aiohttp_client, make_settings, store_backend):
     settings = make_settings(
+        **store_backend,
         watch=False,
         user_codes_max_code_bytes=100,
         user_codes_max_command_chars=8,
@@ -129,6 +138,10 @@ async def test_limits_are_configurable_and_answered_413_or_400(aiohttp_client, m
     full = await cli.post("/api/user_codes/save", json=ok)
     assert full.status == 400 and "full" in (await full.json())["message"]
     assert len(cli.app[USER_CODES]) == 2
+    # A delete makes room again (the refused save used no id).
+    await cli.delete("/api/user_codes/delete/1")
+    again = await cli.post("/api/user_codes/save", json=ok)
+    assert again.status == 200 and (await again.json())["code_id"] == 3
 
 
 async def test_body_over_max_body_bytes_is_413(aiohttp_client, make_settings):
@@ -342,8 +355,11 @@ async def test_concurrent_saves_get_distinct_ids_and_all_land(cli, settings):
     ids = await asyncio.gather(*(save(cli, code=f"(princ {i})", command=f"C{i}") for i in range(40)))
     assert sorted(ids) == list(range(1, 41))
     for i, code_id in enumerate(ids):
-        record = json.loads((settings.user_codes_dir / f"code-{code_id:07d}.json").read_text("utf-8"))
-        assert record["code"] == f"(princ {i})" and record["command"] == f"C{i}"
+        if on_files(settings):
+            record = json.loads((settings.user_codes_dir / f"code-{code_id:07d}.json").read_text("utf-8"))
+            assert record["code"] == f"(princ {i})" and record["command"] == f"C{i}"
+        stored = cli.app[USER_CODES].get(code_id)
+        assert stored.code == f"(princ {i})" and stored.command == f"C{i}"
 
 
 async def test_list_reflects_changes_despite_caching(cli):

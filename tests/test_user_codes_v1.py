@@ -1,4 +1,4 @@
-"""`/v1/codes`: the versioned REST resource over the same store."""
+"""`/v1/codes`: the versioned REST resource over the same store, on each store backend."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from cadchat.app import create_app
 
 
 @pytest.fixture
-async def cli(aiohttp_client, make_settings, small_library):
-    return await aiohttp_client(create_app(make_settings(library_paths=(small_library,), watch=False)))
+async def cli(aiohttp_client, make_settings, small_library, store_backend):
+    settings = make_settings(library_paths=(small_library,), watch=False, **store_backend)
+    return await aiohttp_client(create_app(settings))
 
 
 async def create(cli, **body):

@@ -16,6 +16,7 @@ from cadchat.auth import install as install_access_policy
 from cadchat.catalog import Catalog
 from cadchat.chat.setup import chat_ctx
 from cadchat.config import BUNDLED_LIBRARY_NAMES, LEGACY_LIBRARY_NAMES, Settings, bundled_library_dir
+from cadchat.database import database_ctx
 from cadchat.keys import (
     CATALOG,
     CHAT,
@@ -111,7 +112,12 @@ def create_app(settings: Settings) -> web.Application:
     app[QUERY_CACHE] = LRU(settings.query_cache_size)
     app[METRICS].user_programs.set_function(lambda: len(app[CATALOG].user_programs))
     # Order matters: user codes join the catalog after the library loads; chat uses both.
-    app.cleanup_ctx.extend([_executor_ctx, _library_ctx, _lisp_tools_ctx])
+    app.cleanup_ctx.append(_executor_ctx)
+    if settings.database_url:
+        # Shared state of several hosts (codes, counts, budget); first, so a database that is
+        # down or too new stops start-up before anything slow.
+        app.cleanup_ctx.append(database_ctx)
+    app.cleanup_ctx.extend([_library_ctx, _lisp_tools_ctx])
     install_user_codes(app)
     app.cleanup_ctx.append(chat_ctx)
     app.cleanup_ctx.append(_build_info_ctx)

@@ -1,5 +1,5 @@
-"""`cadchat serve | check-library | lisp-check | import-legacy | backup | restore | verify-backup`
-(and `python -m cadchat`)."""
+"""`cadchat serve | check-library | lisp-check | import-legacy | migrate-store | backup | restore |
+verify-backup` (and `python -m cadchat`)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,10 @@ from pathlib import Path
 from cadchat import __version__
 from cadchat.backup import ArchiveRefused, BackupError, TargetNotEmpty
 from cadchat.config import ConfigError, load_settings
+from cadchat.database import DatabaseError
 from cadchat.library.parser import decode, parse_file
 from cadchat.usercodes.disk import StoreLocked
+from cadchat.usercodes.migrate import MigrationFailed
 
 log = logging.getLogger("cadchat")
 
@@ -49,6 +51,21 @@ def _parser() -> argparse.ArgumentParser:
     legacy = commands.add_parser("import-legacy", help="import a legacy user_codes.txt store (idempotent)")
     legacy.add_argument("path", type=Path, help="the legacy user_codes.txt, or the folder holding it")
     legacy.add_argument("--data-dir", type=Path, help="data directory (env CADCHAT_DATA_DIR, default ./data)")
+
+    migrate = commands.add_parser(
+        "migrate-store",
+        help="move the file store (with its legacy imports) into PostgreSQL, verified; idempotent",
+    )
+    migrate.add_argument("--from", dest="source", choices=["files"], required=True, help="the store to read")
+    migrate.add_argument(
+        "--to",
+        dest="target",
+        help="postgresql:// URL without a password (default CADCHAT_DATABASE_URL); the password "
+        "comes from CADCHAT_DATABASE_PASSWORD_FILE, PGPASSWORD or ~/.pgpass",
+    )
+    migrate.add_argument(
+        "--data-dir", type=Path, help="data directory (env CADCHAT_DATA_DIR, default ./data)"
+    )
 
     backup = commands.add_parser(
         "backup", help="write a consistent backup archive (tar.gz) of the data directory; safe while serving"
@@ -199,6 +216,32 @@ def import_legacy(args: argparse.Namespace) -> int:
     return run_cli(settings.user_codes_dir, args.path, limits_from(settings), sys.stdout)
 
 
+def migrate_store(args: argparse.Namespace) -> int:
+    import asyncio
+    from urllib.parse import urlsplit
+
+    from cadchat.config import redact_url
+    from cadchat.usercodes.migrate import migrate_files
+
+    settings = load_settings(overrides={"data_dir": args.data_dir})
+    url = args.target or settings.database_url
+    if not url:
+        raise ConfigError("--to", "", "give a postgresql:// URL, or set CADCHAT_DATABASE_URL")
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError("--to", redact_url(url), "must be a postgresql:// URL")
+    if args.target and (urlsplit(url).password is not None or "password=" in url.lower()):
+        # A command line is visible to every user of the host (ps, /proc/<pid>/cmdline).
+        raise ConfigError(
+            "--to",
+            redact_url(url),
+            "holds a password, which the process list would show: put it in "
+            "CADCHAT_DATABASE_PASSWORD_FILE or PGPASSWORD, or pass no --to (CADCHAT_DATABASE_URL is read)",
+        )
+    report = asyncio.run(migrate_files(settings, settings.user_codes_dir, url))
+    print(f"migrated {settings.user_codes_dir} to {redact_url(url)}: {report.line()}")
+    return 0
+
+
 def run_backup(args: argparse.Namespace) -> int:
     from cadchat.backup import backup_to_file, write_backup
 
@@ -254,6 +297,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return lisp_check(args.files, as_json=args.json, library=args.library)
         if args.command == "import-legacy":
             return import_legacy(args)
+        if args.command == "migrate-store":
+            return migrate_store(args)
         if args.command == "backup":
             return run_backup(args)
         if args.command == "restore":
@@ -266,7 +311,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FileNotFoundError as exc:
         print(f"cadchat: {exc.filename or exc}: no such file", file=sys.stderr)
         return 2
-    except (ConfigError, StoreLocked, BackupError, TargetNotEmpty) as exc:
+    except MigrationFailed as exc:
+        print(f"cadchat: migration not verified: {exc}", file=sys.stderr)
+        return 1
+    except (ConfigError, StoreLocked, BackupError, TargetNotEmpty, DatabaseError) as exc:
         print(f"cadchat: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:

@@ -11,6 +11,7 @@ import hashlib
 import io
 import ipaddress
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from importlib import resources
@@ -65,6 +66,13 @@ class Settings:
     user_codes_max_tags: int = 20
     user_codes_max_count: int = 100_000
     user_codes_import_legacy: bool = True
+    # PostgreSQL (empty URL: the file store in the data dir)
+    database_url: str = field(default="", repr=False)
+    database_password_file: Path | None = None
+    database_pool_size: int = 5
+    database_statement_timeout: float = 5.0
+    database_connect_timeout: float = 5.0
+    database_poll_interval: float = 1.0
     # chat
     chat_connect_timeout: float = 5.0
     chat_first_token_timeout: float = 20.0
@@ -173,6 +181,32 @@ def _paths(raw: str) -> tuple[Path, ...]:
     return tuple(Path(p).expanduser() for p in parts if p)
 
 
+def _database_url(raw: str) -> str:
+    value = raw.strip()
+    if value and not value.startswith(("postgresql://", "postgres://")):
+        raise ValueError("must be a postgresql:// URL (or empty for the file store)")
+    return value
+
+
+def _optional_path(raw: str) -> Path | None:
+    return Path(raw.strip()).expanduser() if raw.strip() else None
+
+
+def redact_url(url: str) -> str:
+    """A database URL fit for logs and messages: any password (in the user part or a
+    `password=` parameter) replaced by `***`."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    authority, slash, tail = rest.partition("/")
+    if "@" in authority:
+        userinfo, _, hostpart = authority.rpartition("@")
+        user, colon, _ = userinfo.partition(":")
+        authority = f"{user}{':***' if colon else ''}@{hostpart}"
+    tail = re.sub(r"(?i)(^|[?&])(password=)[^&]*", r"\1\2***", tail)
+    return f"{scheme}{sep}{authority}{slash}{tail}"
+
+
 def _url(raw: str) -> str:
     value = raw.strip().rstrip("/")
     if value and not value.startswith(("http://", "https://")):
@@ -270,6 +304,12 @@ ENVIRONMENT: dict[str, tuple[tuple[str, ...], Callable[[str], Any]]] = {
     "user_codes_max_tags": (("CADCHAT_USER_CODE_MAX_TAGS",), _int_range(0, 1000)),
     "user_codes_max_count": (("CADCHAT_USER_CODE_MAX_COUNT",), _int_range(1, 9_999_999)),
     "user_codes_import_legacy": (("CADCHAT_USER_CODE_IMPORT_LEGACY",), _bool),
+    "database_url": (("CADCHAT_DATABASE_URL",), _database_url),
+    "database_password_file": (("CADCHAT_DATABASE_PASSWORD_FILE",), _optional_path),
+    "database_pool_size": (("CADCHAT_DATABASE_POOL_SIZE",), _int_range(1, 100)),
+    "database_statement_timeout": (("CADCHAT_DATABASE_STATEMENT_TIMEOUT",), _float_range(0.1, 3600.0)),
+    "database_connect_timeout": (("CADCHAT_DATABASE_CONNECT_TIMEOUT",), _float_range(0.1, 300.0)),
+    "database_poll_interval": (("CADCHAT_DATABASE_POLL_INTERVAL",), _float_range(0.05, 60.0)),
     # chat
     "chat_connect_timeout": (("CADCHAT_CHAT_CONNECT_TIMEOUT",), _float_range(0.1, 120.0)),
     "chat_first_token_timeout": (("CADCHAT_CHAT_FIRST_TOKEN_TIMEOUT",), _float_range(0.1, 600.0)),
@@ -353,6 +393,8 @@ def load_settings(
                     values[name] = parse(raw)
                 except ValueError as exc:
                     shown = "***" if "KEY" in variable or "TOKEN" in variable else raw
+                    if variable == "CADCHAT_DATABASE_URL":
+                        shown = redact_url(raw)
                     raise ConfigError(variable, shown, str(exc)) from None
                 break
     for name, value in (overrides or {}).items():

@@ -53,3 +53,8 @@ class Busy(CadchatError):
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message, retry_after=retry_after)
         self.retry_after = retry_after
+
+
+class StoreUnavailable(Busy):
+    """The user-code database did not answer (down, unreachable, or over the statement
+    timeout): nothing was acknowledged; try again after `retry_after` seconds."""

@@ -13,6 +13,8 @@ from aiohttp import web
 if TYPE_CHECKING:
     from concurrent.futures import ThreadPoolExecutor
 
+    import asyncpg
+
     from cadchat.auth import AccessPolicy
     from cadchat.catalog import Catalog
     from cadchat.chat.service import ChatService
@@ -24,7 +26,7 @@ if TYPE_CHECKING:
     from cadchat.metrics import Metrics
     from cadchat.shutdown import Shutdown
     from cadchat.usercodes.listing import EncodedList
-    from cadchat.usercodes.store import UserCodeStore
+    from cadchat.usercodes.store import CodeStore
 
 SETTINGS = web.AppKey["Settings"]("settings")
 STARTED_AT = web.AppKey("started_at", float)
@@ -40,8 +42,11 @@ CATALOG = web.AppKey["Catalog"]("catalog")
 LISP_TOOLS = web.AppKey["BundledLisp"]("lisp_tools")
 QUERY_CACHE = web.AppKey["LRU[tuple[tuple[int, int], str], tuple[bool, bytes]]"]("query_cache")
 
+# The PostgreSQL pool, present when CADCHAT_DATABASE_URL is set.
+DATABASE = web.AppKey["asyncpg.Pool"]("database")
+
 # User code storage, and the pre-encoded /api/user_codes/list body.
-USER_CODES = web.AppKey["UserCodeStore"]("user_codes")
+USER_CODES = web.AppKey["CodeStore"]("user_codes")
 USER_CODES_LIST = web.AppKey["EncodedList"]("user_codes_list")
 
 # Chat, set up by cadchat.chat.setup.chat_ctx.

@@ -1,5 +1,6 @@
 """Chat's resources, created and closed in the app's cleanup_ctx: the provider chosen by settings
-(with its aiohttp session or SDK client), the token budget file, dense retrieval, the service."""
+(with its aiohttp session or SDK client), the token budget (a file, or shared in PostgreSQL),
+dense retrieval, the service."""
 
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ from cadchat.chat.guards import TokenBudget
 from cadchat.chat.metrics import ChatMetrics
 from cadchat.chat.providers import BailianProvider, ConnectTimeoutConnector, DashScopeProvider, Provider
 from cadchat.chat.service import ChatService
+from cadchat.chat.shared_budget import SharedTokenBudget
 from cadchat.config import Settings
-from cadchat.keys import CATALOG, CHAT, EXECUTOR, LISP_TOOLS, METRICS, SETTINGS, USER_CODES
+from cadchat.keys import CATALOG, CHAT, DATABASE, EXECUTOR, LISP_TOOLS, METRICS, SETTINGS, USER_CODES
 from cadchat.library.model import Command
 
 log = logging.getLogger(__name__)
@@ -138,9 +140,16 @@ async def chat_ctx(app: web.Application) -> AsyncIterator[None]:
         client, http = sdk_client(settings, max_connections=cap)
         closers.append(http)
         remote = BailianProvider(client=client, app_id=settings.bailian_app_id)
-    budget = TokenBudget(settings.chat_daily_token_budget, settings.data_dir / "state" / BUDGET_FILE)
     loop = asyncio.get_running_loop()
-    await loop.run_in_executor(app[EXECUTOR], budget.load)
+    budget: TokenBudget
+    if DATABASE in app:  # several hosts spend one budget
+        budget = SharedTokenBudget(
+            settings.chat_daily_token_budget, app[DATABASE], sync_interval=settings.database_poll_interval
+        )
+        await budget.start()
+    else:
+        budget = TokenBudget(settings.chat_daily_token_budget, settings.data_dir / "state" / BUDGET_FILE)
+        await loop.run_in_executor(app[EXECUTOR], budget.load)
     retriever = None
     if settings.chat_dense_retrieval and settings.dashscope_api_key:
         from cadchat.chat.dense import DenseRetriever
@@ -186,6 +195,8 @@ async def chat_ctx(app: web.Application) -> AsyncIterator[None]:
             await saver
         if retriever is not None:
             await retriever.stop()
+        if isinstance(budget, SharedTokenBudget):
+            await budget.stop()
         try:
             budget.save()
         except OSError as exc:

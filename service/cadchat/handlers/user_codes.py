@@ -21,7 +21,7 @@ from cadchat.usercodes import lisp
 from cadchat.usercodes.listing import list_item
 from cadchat.usercodes.model import UserCode, check_code, check_command, check_text, parse_id, success_rate
 from cadchat.usercodes.popularity import popular as rank_popular
-from cadchat.usercodes.store import UserCodeStore
+from cadchat.usercodes.store import CodeStore
 from cadchat.web_json import json_object, json_response
 
 # When neither a `command` nor a `(defun ...)` names the code: it still has to be findable.
@@ -29,7 +29,7 @@ FALLBACK_COMMAND = "USERCODE"
 _LIBRARY_ID = re.compile(r"[1-9][0-9]{7,9}", re.ASCII)
 
 
-def store_of(request: web.Request) -> UserCodeStore:
+def store_of(request: web.Request) -> CodeStore:
     return request.app[USER_CODES]
 
 

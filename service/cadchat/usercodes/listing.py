@@ -11,7 +11,7 @@ from typing import Any
 
 from cadchat.inputs import dumps
 from cadchat.usercodes.model import UserCode
-from cadchat.usercodes.store import UserCodeStore
+from cadchat.usercodes.store import CodeStore
 
 
 def list_item(code: UserCode) -> dict[str, Any]:
@@ -36,7 +36,7 @@ class EncodedList:
         self._version = -1
         self._body = b""
 
-    def body(self, store: UserCodeStore) -> bytes:
+    def body(self, store: CodeStore) -> bytes:
         if store.version == self._version:
             return self._body
         fresh: dict[int, tuple[UserCode, bytes]] = {}

@@ -56,7 +56,7 @@ def observed(operation: str) -> Callable[[Callable[..., Awaitable[T]]], Callable
 
     def wrap(method: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
         @functools.wraps(method)
-        async def call(self: UserCodeStore, *args: Any, **kwargs: Any) -> T:
+        async def call(self: CodeStore, *args: Any, **kwargs: Any) -> T:
             try:
                 result = await method(self, *args, **kwargs)
             except Exception as exc:
@@ -85,7 +85,166 @@ def as_command(code: UserCode) -> Command:
     )
 
 
-class UserCodeStore:
+class CodeStore:
+    """What the routes see of a user-code store, whichever backend holds the codes: reads from
+    memory (`get`, `all`, `search`, counts; `version` bumps on every change), mutations that
+    return only once durable. Backends: UserCodeStore (files in the data dir, one process) and
+    PgUserCodeStore (PostgreSQL, any number of hosts)."""
+
+    def __init__(
+        self,
+        limits: Limits,
+        *,
+        on_put: Callable[[Command], None] | None = None,
+        on_remove: Callable[[int], Any] | None = None,
+        on_operation: OperationObserver | None = None,
+    ) -> None:
+        self.limits = limits
+        self._on_put = on_put
+        self._on_remove = on_remove
+        self._on_operation = on_operation
+        self._codes: dict[int, UserCode] = {}
+        self._library_usage: dict[str, Counts] = {}
+        self._pending: set[asyncio.Future[Any]] = set()  # shielded mutations still running
+        self.version = 0  # bumped on every change: response caches key on it
+        self.import_report: legacy.ImportReport | None = None
+
+    # -- lifecycle (per backend) ---------------------------------------------------------------
+
+    async def open(self, executor: Executor | None, *, import_legacy: bool = True) -> None:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+    # -- reads (memory only) -------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._codes)
+
+    def get(self, code_id: int) -> UserCode | None:
+        return self._codes.get(code_id)
+
+    def all(self) -> list[UserCode]:
+        return [self._codes[k] for k in sorted(self._codes)]
+
+    def library_usage(self) -> dict[str, Counts]:
+        return dict(self._library_usage)
+
+    def total_usage(self) -> int:
+        return sum(c.usage_count for c in self._codes.values()) + sum(
+            c.usage_count for c in self._library_usage.values()
+        )
+
+    def search(self, text: str) -> list[UserCode]:
+        """Case-insensitive substring match on command, description and tags (the /v1 `q`)."""
+        needle = text.strip().casefold()
+        if not needle:
+            return self.all()
+        return [
+            c
+            for c in self.all()
+            if needle in c.command.casefold()
+            or needle in c.description.casefold()
+            or any(needle in t.casefold() for t in c.tags)
+        ]
+
+    # -- mutations (per backend): each raises InvalidInput/TooLarge, NotFound or StoreFull -----
+
+    async def create(
+        self,
+        *,
+        command: Any,
+        description: Any,
+        code: Any,
+        tags: Any = None,
+        origin: str = "api",
+        require_description: bool = True,
+    ) -> UserCode:
+        raise NotImplementedError
+
+    async def update(self, code_id: int, changes: dict[str, Any], *, partial: bool) -> UserCode:
+        raise NotImplementedError
+
+    async def delete(self, code_id: int) -> UserCode:
+        raise NotImplementedError
+
+    async def record_use(self, code_id: int, success: bool) -> UserCode:
+        raise NotImplementedError
+
+    async def record_library_use(self, command: Command, success: bool) -> Counts:
+        raise NotImplementedError
+
+    # -- shared internals ----------------------------------------------------------------------
+
+    def _check(self, command: Any, description: Any, code: Any, tags: Any, require_description: bool):
+        limits = self.limits
+        return {
+            "command": check_command(command, limits.max_command_chars),
+            "description": check_text(
+                "description",
+                description,
+                limits.max_description_chars,
+                required=require_description,
+                multiline=True,
+            ),
+            "code": check_code(code, limits),
+            "tags": check_tags(tags, limits),
+        }
+
+    def _merge(self, current: UserCode, changes: dict[str, Any], partial: bool) -> dict[str, Any]:
+        """The checked fields of a PUT (partial=False: command, description and code required)
+        or PATCH of `current`."""
+
+        def pick(name: str, old: Any) -> Any:
+            return changes.get(name, old if partial else None)
+
+        return self._check(
+            pick("command", current.command),
+            pick("description", current.description),
+            pick("code", current.code),
+            pick("tags", list(current.tags)),
+            False,  # only the contract's save insists on a description
+        )
+
+    def _require(self, code_id: int) -> UserCode:
+        code = self._codes.get(code_id)
+        if code is None:
+            raise NotFound(f"user code {code_id} not found")
+        return code
+
+    def _commit(self, code: UserCode) -> None:
+        self._codes[code.id] = code
+        self.version += 1
+        self._put(code)
+
+    def _forget(self, code_id: int) -> None:
+        if self._codes.pop(code_id, None) is not None:
+            self.version += 1
+            if self._on_remove:
+                self._on_remove(code_id)
+
+    def _put(self, code: UserCode) -> None:
+        if self._on_put:
+            self._on_put(as_command(code))
+
+    async def _shielded(self, operation: Callable[..., Awaitable[T]], *args: Any) -> T:
+        # Once a write has started, finish it and its memory update even if the request is
+        # cancelled: the caller may go, the store stays consistent. close() waits for it.
+        task = asyncio.ensure_future(operation(*args))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+        return await asyncio.shield(task)
+
+    async def _drain(self) -> None:
+        if self._pending:
+            log.info("user codes: waiting for %d write(s) in progress", len(self._pending))
+            await asyncio.wait(set(self._pending))
+
+
+class UserCodeStore(CodeStore):
+    """The file backend: `<data dir>/user_codes/`, owned by one process (see disk.py)."""
+
     def __init__(
         self,
         directory: Path,
@@ -95,26 +254,17 @@ class UserCodeStore:
         on_remove: Callable[[int], Any] | None = None,
         on_operation: OperationObserver | None = None,
     ) -> None:
+        super().__init__(limits, on_put=on_put, on_remove=on_remove, on_operation=on_operation)
         self.disk = DiskStore(directory)
-        self.limits = limits
-        self._on_put = on_put
-        self._on_remove = on_remove
-        self._on_operation = on_operation
-        self._codes: dict[int, UserCode] = {}
-        self._library_usage: dict[str, Counts] = {}
         self._highest = 0
         self._persisted_highest = 0
         self._code_locks: dict[int, tuple[asyncio.Lock, list[int]]] = {}
         self._shared_files_lock = asyncio.Lock()
         self._reserved = 0  # ids handed to creates still writing
-        self._pending: set[asyncio.Future[Any]] = set()  # shielded mutations still running
         self._executor: Executor | None = None
-        self.version = 0  # bumped on every change: response caches key on it
         self.open_report = OpenReport()
-        self.import_report: legacy.ImportReport | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
-
     async def open(self, executor: Executor | None, *, import_legacy: bool = True) -> None:
         self._executor = executor
         await self._run(self.disk.acquire)
@@ -151,42 +301,8 @@ class UserCodeStore:
 
     async def close(self) -> None:
         """Let writes in progress (their requests may be gone) commit, then release the lock."""
-        if self._pending:
-            log.info("user codes: waiting for %d write(s) in progress", len(self._pending))
-            await asyncio.wait(set(self._pending))
+        await self._drain()
         await self._run(self.disk.release)
-
-    # -- reads (memory only) -------------------------------------------------------------------
-
-    def __len__(self) -> int:
-        return len(self._codes)
-
-    def get(self, code_id: int) -> UserCode | None:
-        return self._codes.get(code_id)
-
-    def all(self) -> list[UserCode]:
-        return [self._codes[k] for k in sorted(self._codes)]
-
-    def library_usage(self) -> dict[str, Counts]:
-        return dict(self._library_usage)
-
-    def total_usage(self) -> int:
-        return sum(c.usage_count for c in self._codes.values()) + sum(
-            c.usage_count for c in self._library_usage.values()
-        )
-
-    def search(self, text: str) -> list[UserCode]:
-        """Case-insensitive substring match on command, description and tags (the /v1 `q`)."""
-        needle = text.strip().casefold()
-        if not needle:
-            return self.all()
-        return [
-            c
-            for c in self.all()
-            if needle in c.command.casefold()
-            or needle in c.description.casefold()
-            or any(needle in t.casefold() for t in c.tags)
-        ]
 
     # -- mutations -----------------------------------------------------------------------------
 
@@ -231,17 +347,7 @@ class UserCodeStore:
         async with self._locked(code_id):
             # Merged under the code's lock: two PATCHes of different fields must not undo each other.
             current = self._require(code_id)
-
-            def pick(name: str, old: Any) -> Any:
-                return changes.get(name, old if partial else None)
-
-            fields = self._check(
-                pick("command", current.command),
-                pick("description", current.description),
-                pick("code", current.code),
-                pick("tags", list(current.tags)),
-                False,  # only the contract's save insists on a description
-            )
+            fields = self._merge(current, changes, partial)
             updated = current.with_changes(updated_at=now_iso(), **fields)
             await self._run(self.disk.write, updated, code_changed=updated.code != current.code)
             self._commit(updated)
@@ -260,10 +366,7 @@ class UserCodeStore:
                     await self._run(self.disk.remember_highest, highest)
                     self._persisted_highest = highest
             await self._run(self.disk.delete, code_id)
-            del self._codes[code_id]
-            self.version += 1
-            if self._on_remove:
-                self._on_remove(code_id)
+            self._forget(code_id)
             return current
 
     @observed("feedback")
@@ -296,36 +399,6 @@ class UserCodeStore:
 
     # -- internals -----------------------------------------------------------------------------
 
-    def _check(self, command: Any, description: Any, code: Any, tags: Any, require_description: bool):
-        limits = self.limits
-        return {
-            "command": check_command(command, limits.max_command_chars),
-            "description": check_text(
-                "description",
-                description,
-                limits.max_description_chars,
-                required=require_description,
-                multiline=True,
-            ),
-            "code": check_code(code, limits),
-            "tags": check_tags(tags, limits),
-        }
-
-    def _require(self, code_id: int) -> UserCode:
-        code = self._codes.get(code_id)
-        if code is None:
-            raise NotFound(f"user code {code_id} not found")
-        return code
-
-    def _commit(self, code: UserCode) -> None:
-        self._codes[code.id] = code
-        self.version += 1
-        self._put(code)
-
-    def _put(self, code: UserCode) -> None:
-        if self._on_put:
-            self._on_put(as_command(code))
-
     @contextlib.asynccontextmanager
     async def _locked(self, code_id: int) -> AsyncIterator[None]:
         """This code's lock, dropped from the table when nobody holds or awaits it."""
@@ -338,14 +411,6 @@ class UserCodeStore:
             users[0] -= 1
             if not users[0]:
                 del self._code_locks[code_id]
-
-    async def _shielded(self, operation: Callable[..., Awaitable[T]], *args: Any) -> T:
-        # Once a write has started, finish it and its memory update even if the request is
-        # cancelled: the caller may go, the store stays consistent. close() waits for it.
-        task = asyncio.ensure_future(operation(*args))
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
-        return await asyncio.shield(task)
 
     async def _run(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         loop = asyncio.get_running_loop()

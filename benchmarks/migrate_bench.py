@@ -1,0 +1,116 @@
+"""`cadchat migrate-store` on a large file store, into a throwaway PostgreSQL (fsync on).
+
+    .venv/bin/python benchmarks/migrate_bench.py [--codes 10000]
+
+1. writes a file store of `--codes` codes (~1 KB each, CRLF, Chinese; every 10th with usage
+   counts) straight as records, plus library usage counts;
+2. runs the real CLI, `cadchat migrate-store --from files --to URL`: wall time and its summary;
+3. runs it again (idempotent: nothing moves, everything is verified again): wall time;
+4. checks in the database itself: live rows, SHA-256 of every code against the files, the id
+   sequence's position.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from pgcluster import running_cluster
+from serverproc import clean_env
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "service"))
+from cadchat.usercodes.disk import dump_json  # noqa: E402
+from cadchat.usercodes.model import UserCode, record_filename  # noqa: E402
+from cadchat.usercodes.popularity import LIBRARY_USAGE_FILE, Counts, dump_library_usage  # noqa: E402
+
+
+def code_text(i: int) -> str:
+    lines = [f'  (princ "第{i}号程序 第{k}行 drawing helper")' for k in range(16)]
+    return f"(defun c:BENCH{i} (/ p)\r\n" + "\r\n".join(lines) + "\r\n  (princ)\r\n)\r\n"
+
+
+def write_store(directory: Path, count: int) -> dict[int, str]:
+    """Records and .lsp files as the store writes them (without its per-file fsyncs: the
+    benchmark measures the migration, not the set-up)."""
+    directory.mkdir(parents=True)
+    digests = {}
+    for i in range(1, count + 1):
+        code = UserCode(
+            id=i,
+            command=f"BENCH{i}",
+            description=f"基准测试程序 {i}",
+            code=code_text(i),
+            tags=("bench",),
+            created_at="2026-11-29T10:00:00+00:00",
+            updated_at="2026-11-29T10:00:00+00:00",
+            usage_count=3 if i % 10 == 0 else 0,
+            success_count=2 if i % 10 == 0 else 0,
+        )
+        (directory / record_filename(i)).write_bytes(dump_json(code.to_record()))
+        (directory / code.filename).write_bytes(code.code.encode("utf-8"))
+        digests[i] = hashlib.sha256(code.code.encode("utf-8")).hexdigest()
+    usage = {f"CMD{k}": Counts(k + 1, k, "2026-11-29T10:00:00+00:00") for k in range(50)}
+    (directory / LIBRARY_USAGE_FILE).write_bytes(dump_json(dump_library_usage(usage)))
+    return digests
+
+
+def run_migration(data_dir: Path, url: str) -> tuple[float, str]:
+    cadchat = Path(sys.executable).with_name("cadchat")
+    started = time.perf_counter()
+    done = subprocess.run(
+        [str(cadchat), "migrate-store", "--from", "files", "--data-dir", str(data_dir), "--to", url],
+        capture_output=True,
+        text=True,
+        env=clean_env({"CADCHAT_ENV_FILE": os.devnull}),
+        check=False,
+    )
+    seconds = time.perf_counter() - started
+    if done.returncode:
+        raise SystemExit(f"migrate-store failed ({done.returncode}): {done.stderr.strip()}")
+    return seconds, done.stdout.strip()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--codes", type=int, default=10_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="cadchat-migrate-") as tmp, running_cluster(durable=True) as cluster:
+        data_dir = Path(tmp) / "data"
+        started = time.perf_counter()
+        digests = write_store(data_dir / "user_codes", args.codes)
+        print(f"file store: {args.codes} codes written in {time.perf_counter() - started:.1f} s")
+        url = cluster.url(cluster.create_database("migrate_bench"))
+
+        first, summary = run_migration(data_dir, url)
+        print(f"first run: {first:.2f} s wall ({args.codes / first:.0f} codes/s)\n  {summary}")
+        second, summary = run_migration(data_dir, url)
+        print(f"second run (idempotent): {second:.2f} s wall\n  {summary}")
+
+        rows = cluster.psql(
+            "SELECT id || ' ' || encode(sha256(convert_to(code, 'UTF8')), 'hex') FROM user_codes WHERE NOT deleted",
+            database="migrate_bench",
+        ).splitlines()
+        held = dict(line.split(" ") for line in rows)
+        matching = sum(1 for i, digest in digests.items() if held.get(str(i)) == digest)
+        counted = cluster.psql(
+            "SELECT (SELECT count(*) FROM user_codes WHERE NOT deleted) || ' ' || (SELECT live FROM user_code_count)"
+            " || ' ' || (SELECT last_value FROM user_code_ids) || ' ' || (SELECT count(*) FROM library_usage)",
+            database="migrate_bench",
+        )
+        live, counter, last_id, usage = counted.split()
+        print(
+            f"database: {live} live rows (counter {counter}), {matching} of {args.codes} SHA-256 equal to "
+            f"the files (checked by psql), id sequence at {last_id}, {usage} library usage rows"
+        )
+        if matching != args.codes or int(live) != args.codes:
+            raise SystemExit("verification FAILED")
+
+
+if __name__ == "__main__":
+    main()
