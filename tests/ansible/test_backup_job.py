@@ -5,6 +5,7 @@ off-host hook, metrics, and one line per run."""
 from __future__ import annotations
 
 import fcntl
+import itertools
 import os
 import shlex
 import shutil
@@ -227,6 +228,7 @@ class TestBackupJob:
 
 # --- the shared PostgreSQL store (SOURCE=postgresql) ---------------------------------------------
 
+_databases = itertools.count(1)
 ROWS = [
     (1, "RING", '(defun c:RING ()\r\n  (command "_.CIRCLE" pause 10)\r\n)\r\n'),
     (2, "TABS", '(defun c:TABS ()\n\t(princ "制表\\t符 | \\\\ 反斜杠")\n  (princ))'),
@@ -265,8 +267,8 @@ def pg_store(pg_server, tmp_path):
     password = "Pw-backup-" + "k9" * 8
     exists = pg_server.psql(f"SELECT count(*) FROM pg_roles WHERE rolname = '{PASSWORD_ROLE}'")
     role = PASSWORD_ROLE if exists == "1" else pg_server.create_role(password=password)
-    pg_server.psql(f"ALTER ROLE \"{role}\" PASSWORD {literal(password)}")
-    database = pg_server.create_database(f"backup_{tmp_path.name[-12:].lower().replace('-', '_')}", owner=role)
+    pg_server.psql(f'ALTER ROLE "{role}" PASSWORD {literal(password)}')
+    database = pg_server.create_database(f"backup_{next(_databases)}", owner=role)
     values = ", ".join(f"({i}, {literal(c)}, {literal(code)})" for i, c, code in ROWS)
     pg_server.psql(
         "CREATE TABLE user_codes (id bigint PRIMARY KEY, command text NOT NULL, code text NOT NULL);"
@@ -277,7 +279,8 @@ def pg_store(pg_server, tmp_path):
     secret = tmp_path / "db-password"
     secret.write_text(password + "\n")
     secret.chmod(0o600)
-    return {"url": pg_server.url(database, user=role), "secret": secret, "password": password, "database": database}
+    url = pg_server.url(database, user=role)
+    return {"url": url, "secret": secret, "password": password, "database": database}
 
 
 @pytest.mark.skipif(not CLI.exists(), reason="the cadchat CLI is installed with the service")
