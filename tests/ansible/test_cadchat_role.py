@@ -145,17 +145,17 @@ def test_compose_project_binds_loopback_and_mounts_the_data_dir(rendered):
     assert service["mem_limit"] == "768m" and service["cap_drop"] == ["ALL"]
 
 
-def test_database_password_reaches_the_service_only_as_a_credential_file(rendered, tmp_path):
+def test_database_password_reaches_the_service_only_as_a_file(rendered, tmp_path):
     from cadchat.config import load_settings
 
     env, unit = rendered["env_db"], directives(rendered["unit_db"])
     assert f"CADCHAT_DATABASE_URL={DB_URL}\n" in env and "CADCHAT_HOST=0.0.0.0\n" in env
-    path = "/run/credentials/cadchat.service/database-password"
+    path = "/etc/cadchat-database/password"
     assert f"CADCHAT_DATABASE_PASSWORD_FILE={path}\n" in env
-    assert unit["LoadCredential"] == ["database-password:/etc/cadchat/database-password"]
+    assert unit["EnvironmentFile"] == ["/etc/cadchat/cadchat.env"]
     for text in (env, rendered["unit_db"], rendered["compose_db"]):
         assert DB_PASSWORD not in text
-    assert "LoadCredential" not in rendered["unit"] and "DATABASE" not in rendered["env_systemd"]
+    assert "DATABASE" not in rendered["env_systemd"]
     settings_file = tmp_path / "cadchat.env"
     settings_file.write_text(env, encoding="utf-8")
     settings = load_settings(environ={}, env_file=settings_file)
@@ -165,7 +165,7 @@ def test_database_password_reaches_the_service_only_as_a_credential_file(rendere
 def test_compose_mounts_the_password_read_only_and_publishes_on_the_listen_address(rendered):
     service = yaml.safe_load(rendered["compose_db"])["services"]["cadchat"]
     assert service["ports"] == ["10.0.1.11:5000:5000"]
-    assert "/etc/cadchat/database-password:/run/secrets/cadchat-database-password:ro" in service["volumes"]
+    assert "/etc/cadchat-database/password:/run/secrets/cadchat-database-password:ro" in service["volumes"]
 
 
 # --- preflight -----------------------------------------------------------------------------------
