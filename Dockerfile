@@ -13,10 +13,24 @@ RUN python3 -m venv /opt/cadchat \
     && /opt/cadchat/bin/python -m pip install -q --no-index --no-deps --no-cache-dir \
        --disable-pip-version-check /wheelhouse/deps/*.whl
 COPY wheelhouse/cadchat-*.whl /wheelhouse/
+# What the service never loads leaves the image: the DashScope SDK's declared server and CLI
+# extras (its client imports none of them; tests/test_image_deps.py proves it), numpy's build
+# and typing support, every package's tests, and the bytecode of modules the service never
+# imports (the root filesystem is read-only, so the bytecode of what it does import is compiled
+# here, by importing it once).
+ARG UNUSED_DISTRIBUTIONS="fastapi starlette uvicorn typer shellingham annotated-doc tiktoken regex \
+    markdown-it-py mdurl"
 RUN /opt/cadchat/bin/python -m pip install -q --no-index --find-links /wheelhouse/deps --no-cache-dir \
        --disable-pip-version-check /wheelhouse/cadchat-*.whl \
-    && /opt/cadchat/bin/python -m pip uninstall -y -q pip setuptools \
-    && find /opt/cadchat/lib -depth -type d -name tests -path '*/site-packages/*' -exec rm -rf {} +
+    && /opt/cadchat/bin/python -m pip uninstall -y -q ${UNUSED_DISTRIBUTIONS} pip setuptools \
+    && cd /opt/cadchat/lib/python3*/site-packages \
+    && find . -depth -type d \( -name tests -o -name __pycache__ \) -exec rm -rf {} + \
+    && find . -name '*.pyi' -delete \
+    && rm -rf numpy/f2py numpy/distutils numpy/typing numpy/_pyinstaller numpy/_core/include \
+       numpy/random/_examples numpy/_core/_simd.* /opt/cadchat/bin/f2py \
+    && /opt/cadchat/bin/python -c 'import importlib, pkgutil, cadchat, dashscope, httpx; \
+       [importlib.import_module(m.name) for m in pkgutil.walk_packages(cadchat.__path__, "cadchat.") \
+        if m.name != "cadchat.__main__"]'
 
 FROM ${BASE_IMAGE}
 COPY --from=build /opt/cadchat /opt/cadchat

@@ -17,12 +17,15 @@ Kinds:
   lisp_unfenced  a chat (offline) whose need pulls in a saved code that opens a code fence and
                  an unbalanced `(defun c:` (LISP extraction)
   search_ties    /api/search on a library of 50,000 near-identical lines (ranking ties)
+  control        a harmless `GET /health` sent the same way: the machine's noise floor
+  control_big_library  the same on the 50,000-line library (the noise floor of search_ties)
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import gzip
 import json
 import os
@@ -79,6 +82,10 @@ def search_ties_library(work: Path) -> dict[str, str]:
     return {"CADCHAT_LIBRARY_PATHS": str(path)}
 
 
+def control(_work: Path) -> Request:
+    return "GET", "/health", b"", {}
+
+
 def search_ties(_work: Path) -> Request:
     return "POST", "/api/search", json.dumps({"query": "炸开块 命令", "limit": 5}).encode(), JSON
 
@@ -89,6 +96,8 @@ KINDS: dict[str, dict[str, Any]] = {
     "lone_surrogate": {"request": lone_surrogate},
     "lisp_unfenced": {"request": lisp_unfenced, "setup": lisp_unfenced_setup},
     "search_ties": {"request": search_ties, "env": search_ties_library},
+    "control": {"request": control},
+    "control_big_library": {"request": control, "env": search_ties_library},
 }
 
 
@@ -140,7 +149,9 @@ async def measure(base: str, request: Request, setup: Callable[..., Any] | None)
             ]
             for name, value in headers.items():
                 command += ["-H", f"{name}: {value}"]
-            command += ["--data-binary", f"@{file.name}", base + path]
+            if body:
+                command += ["--data-binary", f"@{file.name}"]
+            command.append(base + path)
             started = time.perf_counter()
             proc = await asyncio.create_subprocess_exec(*command, stdout=asyncio.subprocess.PIPE)
             out, _ = await proc.communicate()
@@ -184,7 +195,13 @@ def main() -> int:
                 env.update(spec["env"](work))
             request = spec["request"](work)
             with running_server(work / "data", env, timeout=300) as (base, _pid):
-                result = asyncio.run(measure(base, request, spec.get("setup")))
+                # The probe's own pauses would count as the server's: no collection while it runs.
+                gc.collect()
+                gc.disable()
+                try:
+                    result = asyncio.run(measure(base, request, spec.get("setup")))
+                finally:
+                    gc.enable()
         print(
             f"{kind:15s} status {result['status']}  loop blocked {result['blocked_ms']:8.1f} ms  "
             f"(request {result['request_ms']:.0f} ms, idle /health {result['idle_health_ms']:.2f} ms, "

@@ -1,15 +1,19 @@
 """Cost of request metrics and the access log on POST /api/query, in one run.
 
-    python benchmarks/observability_overhead.py [--rounds 3] [--duration 5] [--connections 50]
+    python benchmarks/observability_overhead.py [--rounds 3] [--duration 5] [--connections 50] [--no-pin]
+                                                [--source DIR]
 
 Starts two servers on loopback from the same library: one with request metrics and the access
 log (JSON lines, to a file) on, one with both off (`CADCHAT_REQUEST_METRICS=false`,
-`CADCHAT_ACCESS_LOG=false`). wrk drives them in alternating rounds (so a busy machine slows
+`CADCHAT_ACCESS_LOG=false`), both pinned to core 1 and wrk to core 0 (`taskset`, unless
+`--no-pin`). wrk drives them in alternating rounds (so a busy machine slows
 both alike) and the script prints each round's req/s and the server's CPU time per request
 (user + system, from /proc: unlike req/s it barely moves when other processes share the cores),
 the medians and best rounds and the cost of each in percent. Then, in-process, the CPU time the
 two add to one request (the metrics middleware around a trivial handler; one access-log line
-formatted as JSON and written to a file), best of 5 repeats. Needs `wrk` (Debian package).
+recorded, then formatted as JSON and written to a file in one batch, as the access log's
+writer thread does), best of 5 repeats (of this checkout). `--source DIR` runs the servers from
+another checkout's `service/` (before/after). Needs `wrk` (Debian package).
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ def added_cpu_us(repeats: int = 5, calls: int = 20_000) -> dict[str, float]:
 
     from aiohttp import web
     from aiohttp.test_utils import make_mocked_request
-    from cadchat.accesslog import AccessLogger
+    from cadchat.accesslog import AccessLog
     from cadchat.config import Settings
     from cadchat.keys import SETTINGS
     from cadchat.logsetup import JsonFormatter
@@ -91,22 +95,22 @@ def added_cpu_us(repeats: int = 5, calls: int = 20_000) -> dict[str, float]:
         return min(samples)
 
     middleware = best(lambda: asyncio.run(middleware_loop())) - best(lambda: asyncio.run(bare_loop()))
-    with tempfile.TemporaryDirectory() as tmp:
-        logger = logging.getLogger("cadchat.access.bench")
-        logger.propagate = False
-        logger.setLevel(logging.INFO)
-        file_handler = logging.FileHandler(Path(tmp) / "access.log")
+    with tempfile.TemporaryDirectory() as tmp, open(Path(tmp) / "access.log", "w") as out:
+        file_handler = logging.StreamHandler(out)
         file_handler.setFormatter(JsonFormatter())
-        logger.addHandler(file_handler)
-        access = AccessLogger(logger, "")
+        access = AccessLog(file_handler, interval=3600).start()  # one batch: flushed at the end
+        hook = access.logger_class()(access.logger, "")
+
+        async def log_lines() -> None:
+            for _ in range(calls):
+                hook.log(request, response, 0.0012)
+            access.flush()
 
         def log_loop() -> None:
-            for _ in range(calls):
-                access.log(request, response, 0.0012)
+            asyncio.run(log_lines())
 
         line = best(log_loop)
-        logger.removeHandler(file_handler)
-        file_handler.close()
+        access.close()
     return {"middleware": middleware, "access_line": line}
 
 
@@ -117,12 +121,20 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=int, default=5, help="seconds of load per round and server")
     parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--no-pin", action="store_true", help="do not pin servers and wrk to cores")
+    parser.add_argument("--source", type=Path, help="run cadchat from DIR/service instead (before/after)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         print("wrk not found: apt-get install -y wrk", file=sys.stderr)
         return 2
+    # Both servers on core 1 (one loaded at a time), wrk on core 0: the scheduler does not
+    # move them around, and wrk never competes with the server it drives.
+    pinned = shutil.which("taskset") and (os.cpu_count() or 1) >= 2 and not args.no_pin
+    server_core, load_core = (("taskset", "-c", "1"), ("taskset", "-c", "0")) if pinned else ((), ())
     needs = [c.need for c in retrieval_eval.read_cases(retrieval_eval.DEFAULT_EVAL)]
     common = {"CADCHAT_WATCH": "false", "CADCHAT_LOG_LEVEL": "INFO", "CADCHAT_LOG_FORMAT": "json"}
+    if args.source:
+        common["PYTHONPATH"] = str(args.source.resolve() / "service")
     configs = {
         "on": {**common, "CADCHAT_REQUEST_METRICS": "true", "CADCHAT_ACCESS_LOG": "true"},
         "off": {**common, "CADCHAT_REQUEST_METRICS": "false", "CADCHAT_ACCESS_LOG": "false"},
@@ -133,15 +145,21 @@ def main() -> int:
         urls, pids = {}, {}
         for name, env in configs.items():
             (work / name).mkdir()
-            base, pids[name] = stack.enter_context(running_server(work / name / "data", env))
+            base, pids[name] = stack.enter_context(
+                running_server(work / name / "data", env, prefix=server_core)
+            )
             urls[name] = base + "/api/query"
-            wrkload.run(urls[name], lua, connections=args.connections, duration=2)  # warm-up
+            wrkload.run(
+                urls[name], lua, connections=args.connections, duration=2, prefix=load_core
+            )  # warm-up
         results: dict[str, list[float]] = {name: [] for name in configs}
         cpu: dict[str, list[float]] = {name: [] for name in configs}
         for round_number in range(1, args.rounds + 1):
             for name in ("off", "on") if round_number % 2 else ("on", "off"):
                 before = cpu_seconds(pids[name])
-                result = wrkload.run(urls[name], lua, connections=args.connections, duration=args.duration)
+                result = wrkload.run(
+                    urls[name], lua, connections=args.connections, duration=args.duration, prefix=load_core
+                )
                 per_request = (cpu_seconds(pids[name]) - before) / max(1, result["requests"]) * 1e6
                 results[name].append(result["rps"])
                 cpu[name].append(per_request)

@@ -102,9 +102,9 @@ class Cluster:
     def server_pid(self) -> int:
         return int((self.directory / "data" / "postmaster.pid").read_text().split()[0])
 
-    def rss_kib(self) -> int:
-        """Resident memory of the postmaster and every backend, KiB (shared pages counted once
-        per process, so an upper bound)."""
+    def rss_kib(self, field: str = "Rss") -> int:
+        """Resident memory of the postmaster and every backend, KiB: `Rss` counts shared pages
+        once per process (an upper bound), `Pss` splits them between the processes."""
         total = 0
         root = self.server_pid()
         pids = [root]
@@ -113,8 +113,8 @@ class Cluster:
             pids += [int(p) for p in children.read_text().split()]
         for pid in pids:
             with contextlib.suppress(FileNotFoundError, ProcessLookupError):
-                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                    if line.startswith("VmRSS:"):
+                for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                    if line.startswith(f"{field}:"):
                         total += int(line.split()[1])
         return total
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
+import time
 
 import pytest
 from aiohttp.test_utils import TestServer
-from cadchat.accesslog import AccessLogger
+from cadchat.accesslog import AccessLine, AccessLog
 from cadchat.app import create_app
-from cadchat.logsetup import JsonFormatter
+from cadchat.logsetup import JsonFormatter, TextFormatter
 
 SECRET = "tok-0123456789abcdef-secret"
 
@@ -25,14 +27,17 @@ async def logged(aiohttp_client, make_settings):
     logger.addHandler(handler)
     old_level = logger.level
     logger.setLevel(logging.INFO)
+    access_log = AccessLog(handler, interval=30).start()
     server = TestServer(create_app(make_settings(watch=False)))
-    await server.start_server(access_log_class=AccessLogger, access_log=logger)
+    await server.start_server(access_log_class=access_log.logger_class(), access_log=access_log.logger)
     client = await aiohttp_client(server)
 
     def lines() -> list[dict]:
+        access_log.flush()
         return [json.loads(line) for line in buffer.getvalue().splitlines()]
 
     yield client, lines
+    access_log.close()
     logger.removeHandler(handler)
     logger.setLevel(old_level)
 
@@ -87,3 +92,61 @@ async def test_forwarded_client_from_the_local_proxy(logged) -> None:
     client, lines = logged
     await client.get("/health", headers={"X-Forwarded-For": "198.51.100.1, 203.0.113.5"})
     assert lines()[-1]["client"] == "203.0.113.5"
+
+
+def sample_line(created: float = 1764405990.125) -> AccessLine:
+    return AccessLine(created, "POST", "/api/query", 200, 812, 1.93, "req-1", "203.0.113.7")
+
+
+@pytest.mark.parametrize("formatter", [JsonFormatter(), TextFormatter()], ids=["json", "text"])
+@pytest.mark.parametrize(
+    "client", ["203.0.113.7", 'a"b\\c\n\u2028\x00 é 炸'], ids=["address", "quotes-controls-non-ascii"]
+)
+def test_a_batched_line_reads_like_the_same_record_through_logging(formatter, client) -> None:
+    """The writer's fast path and logging's own formatting give the same line."""
+    line = sample_line()._replace(client=client)
+    record = logging.LogRecord("cadchat.access", logging.INFO, __file__, 1, line.message(), None, None)
+    record.created, record.msecs = line.created, 125.0
+    record.access = line.fields()
+    fast = formatter.access_lines("cadchat.access", [line, line])
+    assert fast == (formatter.format(record) + "\n") * 2
+
+
+async def test_lines_wait_for_the_interval_and_close_writes_the_rest_in_order() -> None:
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    handler.setFormatter(JsonFormatter())
+    access_log = AccessLog(handler, interval=60).start()
+    for number in range(500):
+        access_log.add(sample_line()._replace(request_id=f"req-{number}"))
+    await asyncio.sleep(0.05)
+    assert buffer.getvalue() == ""  # gathered, not yet written
+    access_log.close()
+    written = [json.loads(line)["request_id"] for line in buffer.getvalue().splitlines()]
+    assert written == [f"req-{number}" for number in range(500)]
+
+
+async def test_the_lines_of_an_interval_are_written_without_being_asked() -> None:
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    handler.setFormatter(TextFormatter())
+    with AccessLog(handler, interval=0.01) as access_log:
+        access_log.add(sample_line())
+        deadline = time.monotonic() + 5
+        while not buffer.getvalue() and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        assert buffer.getvalue().endswith(
+            "INFO cadchat.access: POST /api/query 200 812B 1.9ms id=req-1 client=203.0.113.7\n"
+        )
+
+
+async def test_a_foreign_formatter_gets_log_records() -> None:
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    handler.setFormatter(logging.Formatter("%(name)s|%(levelname)s|%(message)s"))
+    with AccessLog(handler, interval=60) as access_log:
+        access_log.add(sample_line())
+    assert (
+        buffer.getvalue()
+        == "cadchat.access|INFO|POST /api/query 200 812B 1.9ms id=req-1 client=203.0.113.7\n"
+    )

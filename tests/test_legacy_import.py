@@ -187,7 +187,9 @@ async def test_start_up_import_can_be_switched_off(aiohttp_client, make_settings
     assert (await (await cli.get("/api/user_codes/list")).json())["codes"] == []
 
 
-@pytest.mark.parametrize("shape", ["file_shape", "inline_shape", "inline_crlf", "program_shape", "mixed"])
+@pytest.mark.parametrize(
+    "shape", ["file_shape", "inline_shape", "inline_crlf", "program_shape", "mixed", "pipes", "double_pipes"]
+)
 def test_every_fixture_imports_without_crashing(tmp_path, shape):
     report, codes, _ = run_import(tmp_path, shape)
     assert len(report.imported) == len(codes) > 0
@@ -235,6 +237,57 @@ def test_a_pipe_inside_any_field_is_reported_never_merged(tmp_path):
         assert lines[number - 1] in printed
     [warning] = [w for w in report.warnings if w.line == 1]
     assert "line 2" in warning.message and "incomplete" in warning.message
+
+
+def test_a_double_pipe_inside_any_field_is_reported_never_split_or_merged(tmp_path):
+    """GBK + CRLF, a legacy `||` in every field of all three shapes, each right after a good
+    record: a `||` inside a description must not move the description's tail into the code."""
+    report, codes, _ = run_import(tmp_path, "double_pipes")
+    assert sorted(codes) == ["GOOD1", "GOOD2", "GOOD3", "GOOD4", "GOOD5", "GOOD6"]
+    assert codes["GOOD1"].code == '(defun c:GOOD1 () (princ "a||b"))'  # a '||' inside the code is code
+    assert codes["GOOD1"].description == "正常内联"
+    assert codes["GOOD2"].code == '(defun c:GOOD2 ()\r\n  (princ "二"))'
+    assert codes["GOOD3"].code == "(defun c:GOOD3 () (princ))"
+    assert codes["GOOD4"].code == '(defun c:GOOD4 () (princ "文件"))\r\n'
+    assert codes["GOOD5"].code == '(defun c:GOOD5 () (princ "程序"))\r\n'
+    assert codes["GOOD6"].code == '(defun c:GOOD6 ()\r\n  (princ "完"))'
+    for stored in codes.values():
+        assert "WRONG" not in stored.code and "后半" not in stored.code and ".lsp" not in stored.code
+    lines = (FIXTURES / "double_pipes" / "user_codes.txt").read_bytes().decode("gbk").split("\r\n")
+    unrecovered = {note.line: note for note in report.unrecovered}
+    assert sorted(unrecovered) == [2, 3, 7, 9, 10, 11, 12, 14, 15, 16, 17]
+    for number, note in unrecovered.items():
+        assert note.original[0] == lines[number - 1]
+    assert unrecovered[3].original == (lines[2], lines[3])  # its continuation stays with it
+    assert "'||'" in unrecovered[2].message and "'||'" in unrecovered[9].message
+    # the good records just above an unrecovered one are told it might have been theirs
+    assert {w.line for w in report.warnings if "incomplete" in w.message} == {1, 5, 8}
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "1|A|前半||后半||(defun c:A () (princ))",  # '||' inside the description
+        "1|A|||开头||(defun c:A () (princ))",  # the description starts with '||'
+        "1|A|d||(princ 1)||(princ 2)",  # a code could start after either
+        "1|A|文件||描述|a.lsp|2024-03-01 10:20:30",  # a file record with '||' in its description
+        "1|A|a||b||",  # the code could start on the next line after either
+    ],
+)
+def test_inline_lines_with_two_possible_code_starts_are_not_guessed(line):
+    entries, notes = parse("1|OK|d||(princ)\n" + line + "\n")
+    assert [e.command for e in entries] == ["OK"] and entries[0].code == "(princ)"
+    [note] = notes
+    assert note.line == 2 and note.original == (line,)
+
+
+def test_a_double_pipe_inside_an_inline_code_stays_code():
+    entries, notes = parse('1|A|d||(princ "x||y") ; a||b\n2|B|d||;|| comment\n')
+    assert [(e.command, e.code) for e in entries] == [
+        ("A", '(princ "x||y") ; a||b'),
+        ("B", ";|| comment"),
+    ]
+    assert notes == []
 
 
 def test_unrecovered_lines_keep_their_text_in_the_cli_report(tmp_path, capsys):

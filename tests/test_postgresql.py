@@ -164,7 +164,7 @@ async def test_a_database_slower_than_the_statement_timeout_answers_503_and_save
     blocker = await asyncpg.connect(database_url)
     try:
         async with blocker.transaction():
-            await blocker.execute("SELECT * FROM user_code_count FOR UPDATE")  # every create waits on it
+            await blocker.execute("LOCK TABLE user_codes IN EXCLUSIVE MODE")  # every write waits on it
             resp = await cli.post(
                 "/api/user_codes/save", json={"command": "X", "code": "(princ)", "description": "d"}
             )
@@ -175,7 +175,7 @@ async def test_a_database_slower_than_the_statement_timeout_answers_503_and_save
     finally:
         await blocker.close()
     assert len(cli.app[USER_CODES]) == 0
-    assert await save(cli, "X") == 1  # the refused save took nothing: the database answers again
+    assert await save(cli, "X") == 2  # the database answers again; the refused save's id stays unused
 
 
 async def test_a_schema_newer_than_the_code_is_refused(host_settings, database_url):
@@ -329,6 +329,40 @@ async def test_chat_spends_the_shared_budget(aiohttp_client, host_settings):
     shared = cli.app[CHAT].budget
     assert isinstance(shared, SharedTokenBudget)
     shared.spend(60)
+    await shared.sync()  # what the background sync does within one poll interval
     other = await aiohttp_client(create_app(host_settings(chat_daily_token_budget=100)))
     state = other.app[CHAT].state()
     assert state["tokens_spent_today"] == 60 and state["budget_remaining_tokens"] == 40
+
+
+async def test_the_size_limit_holds_exactly_across_hosts(aiohttp_client, host_settings):
+    a = await aiohttp_client(create_app(host_settings(user_codes_max_count=5)))
+    b = await aiohttp_client(create_app(host_settings(user_codes_max_count=5)))
+
+    async def attempt(host, i: int) -> int:
+        body = {"command": f"C{i}", "code": "(princ)", "description": "d"}
+        return (await host.post("/api/user_codes/save", json=body)).status
+
+    statuses = await asyncio.gather(*(attempt(host, i) for i in range(8) for host in (a, b)))
+    assert sorted(statuses) == [200] * 5 + [400] * 11
+    await eventually(lambda: len(a.app[USER_CODES]) == len(b.app[USER_CODES]) == 5)
+
+
+async def test_connections_the_database_drops_are_replaced(aiohttp_client, host_settings, pg_cluster):
+    cli = await aiohttp_client(create_app(host_settings()))
+    await save(cli, "BEFORE")
+    pg_cluster.psql(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+        " WHERE application_name = 'cadchat' AND pid <> pg_backend_pid()"
+    )
+    statuses = []
+    for i in range(3):
+        resp = await cli.post(
+            "/api/user_codes/save", json={"command": f"A{i}", "code": "(princ)", "description": "d"}
+        )
+        assert (await resp.json())["success"] is (resp.status == 200)
+        statuses.append(resp.status)
+        if resp.status == 200:
+            break
+    assert statuses[-1] == 200 and set(statuses) <= {200, 503}
+    assert (await cli.get("/api/user_codes/get/1")).status == 200  # reads never needed the database

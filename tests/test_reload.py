@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
+import weakref
 from pathlib import Path
 
 import pytest
 from cadchat.app import create_app
+from cadchat.keys import LIBRARY
 
 WAIT = 5.0  # seconds a change may take to appear; inotify needs a fraction of that
 
@@ -181,3 +184,20 @@ async def test_default_sources_watch_command_files_and_legacy_names(
         return any("broken.txt" in r.getMessage() and "not UTF-8" in r.getMessage() for r in caplog.records)
 
     await wait_for(logged)
+
+
+async def test_a_library_snapshot_is_out_of_the_collectors_sight_and_freed_on_reload(
+    aiohttp_client, make_settings
+) -> None:
+    # A full collection walking a big snapshot stalls the event loop; the snapshot is frozen.
+    app = create_app(make_settings(watch=False))
+    client = await aiohttp_client(app)
+    library = app[LIBRARY].current
+    assert library.commands
+    tracked = {id(o) for o in gc.get_objects()}
+    assert id(library.commands) not in tracked and id(library.by_key) not in tracked
+    # Frozen objects are never collected as cycles: the old snapshot must die by refcount alone.
+    old_index = weakref.ref(library.index)
+    del library
+    assert (await client.post("/api/rebuild_embeddings")).status == 200
+    assert old_index() is None

@@ -51,7 +51,9 @@ def fake_dashscope(token_delay: float, tokens: int) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def server(tmp_path: Path, fake_url: str, grace: float) -> Iterator[tuple[subprocess.Popen, int]]:
+def server(
+    tmp_path: Path, fake_url: str, grace: float, extra: dict[str, str] | None = None
+) -> Iterator[tuple[subprocess.Popen, int]]:
     port = free_port()
     data = tmp_path / "data"
     env = clean_env(
@@ -61,6 +63,7 @@ def server(tmp_path: Path, fake_url: str, grace: float) -> Iterator[tuple[subpro
             "CADCHAT_SHUTDOWN_GRACE": str(grace),
             "CADCHAT_WATCH": "false",
             "CADCHAT_ACCESS_LOG": "true",
+            **(extra or {}),
         }
     )
     log = open(tmp_path / "server.log", "wb")  # noqa: SIM115 - closed below
@@ -158,3 +161,28 @@ def test_sigterm_drains_streams_saves_the_budget_and_exits_0(tmp_path: Path, gra
     if not cut:  # the finished answer's tokens were flushed at shutdown
         budget = json.loads((tmp_path / "data" / "state" / "chat_budget.json").read_text())
         assert budget["spent"] > 0
+
+
+def test_sigterm_writes_the_access_lines_still_pending(tmp_path: Path) -> None:
+    """Access lines are written in batches; the ones gathered when SIGTERM comes reach the log."""
+    interval = 60.0  # longer than the test: no batch is due before the shutdown
+    spawned = time.monotonic()
+    settings = {"CADCHAT_ACCESS_LOG_INTERVAL": str(interval), "CADCHAT_LOG_FORMAT": "json"}
+    with server(tmp_path, "http://127.0.0.1:9", 5.0, settings) as (proc, port):
+        sent = [f"pending-{number}" for number in range(25)]
+        for request_id in sent:
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/api/query",
+                data=json.dumps({"requirement": "画圆"}).encode(),
+                headers={"Content-Type": "application/json", "X-Request-ID": request_id},
+            )
+            with urllib.request.urlopen(request, timeout=10) as response:
+                assert response.status == 200
+        if time.monotonic() - spawned < interval - 5:  # a start-up slower than that had its batch
+            assert "pending-" not in (tmp_path / "server.log").read_text(), "written before the shutdown"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+    lines = [json.loads(line) for line in (tmp_path / "server.log").read_text().splitlines()]
+    logged = [line["request_id"] for line in lines if line["logger"] == "cadchat.access"]
+    assert [i for i in logged if i.startswith("pending-")] == sent
+    assert lines[-1]["message"] == "cadchat stopped"

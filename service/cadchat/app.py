@@ -11,7 +11,6 @@ from concurrent.futures import ThreadPoolExecutor
 from aiohttp import web
 
 from cadchat import __version__
-from cadchat.auth import guard
 from cadchat.auth import install as install_access_policy
 from cadchat.catalog import Catalog
 from cadchat.chat.setup import chat_ctx
@@ -103,7 +102,7 @@ async def _lisp_tools_ctx(app: web.Application) -> AsyncIterator[None]:
 def create_app(settings: Settings) -> web.Application:
     metrics = Metrics()
     measure = [request_metrics(metrics)] if settings.request_metrics else []
-    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[*measure, observe, guard])
+    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[*measure, observe])
     app[SETTINGS] = settings
     app[STARTED_AT] = time.monotonic()
     app[METRICS] = metrics

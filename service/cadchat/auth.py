@@ -32,7 +32,6 @@ import hashlib
 import hmac
 import ipaddress
 from collections.abc import Iterable
-from typing import Any
 
 from aiohttp import web
 
@@ -180,19 +179,18 @@ class AccessPolicy:
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="cadchat"'}
 
 
-@web.middleware
-async def guard(request: web.Request, handler: Any) -> web.StreamResponse:
+def admit(request: web.Request) -> web.StreamResponse | None:
+    """The access check of one request, before its handler (`cadchat.middlewares` calls it):
+    None to go on, a CORS preflight's answer, or the ApiError (401, 403, 415) that refuses it."""
     policy = request.app[POLICY]
-    if (
-        request.method == "OPTIONS"
-        and "Origin" in request.headers
-        and "Access-Control-Request-Method" in request.headers
-    ):
-        return policy.preflight(request)
+    if request.method == "OPTIONS":
+        headers = request.headers
+        if "Origin" in headers and "Access-Control-Request-Method" in headers:
+            return policy.preflight(request)
     route = route_template(request)
     if route != "unmatched":  # unknown routes and methods: the router's 404 / 405
         policy.check(request, access_class(request.method, route))
-    return await handler(request)
+    return None
 
 
 async def _cors_headers(request: web.BaseRequest, response: web.StreamResponse) -> None:
@@ -205,6 +203,7 @@ async def _cors_headers(request: web.BaseRequest, response: web.StreamResponse) 
 
 def install(app: web.Application) -> None:
     """The policy from the app's settings (a ConfigError when they contradict each other), and
-    CORS headers on every response (streamed ones too) to an allowed origin."""
+    CORS headers on every response (streamed ones too) to an allowed origin, when any is."""
     app[POLICY] = AccessPolicy(app[SETTINGS])
-    app.on_response_prepare.append(_cors_headers)
+    if app[POLICY].origins:  # none by default: no per-response hook then
+        app.on_response_prepare.append(_cors_headers)

@@ -59,6 +59,7 @@ class Settings:
     log_level: str = "INFO"
     log_format: str = "text"
     access_log: bool = True
+    access_log_interval: float = 0.25
     # user code storage
     user_codes_max_code_bytes: int = 256 * 1024
     user_codes_max_command_chars: int = 100
@@ -294,6 +295,7 @@ ENVIRONMENT: dict[str, tuple[tuple[str, ...], Callable[[str], Any]]] = {
     "log_level": (("CADCHAT_LOG_LEVEL",), _choice("DEBUG", "INFO", "WARNING", "ERROR", upper=True)),
     "log_format": (("CADCHAT_LOG_FORMAT",), _choice("text", "json")),
     "access_log": (("CADCHAT_ACCESS_LOG",), _bool),
+    "access_log_interval": (("CADCHAT_ACCESS_LOG_INTERVAL",), _float_range(0.01, 60.0)),
     # user code storage
     "user_codes_max_code_bytes": (("CADCHAT_USER_CODE_MAX_BYTES",), _int_range(16, 64 * 1024 * 1024)),
     "user_codes_max_command_chars": (("CADCHAT_USER_CODE_MAX_COMMAND_CHARS",), _int_range(1, 1000)),

@@ -18,10 +18,12 @@ PGPASSWORD / PGPASSFILE, which asyncpg reads.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 from aiohttp import web
@@ -31,8 +33,10 @@ from cadchat.keys import DATABASE, SETTINGS
 
 log = logging.getLogger(__name__)
 
-# pg_advisory_xact_lock key of schema changes: any 64-bit constant unique to this application.
-MIGRATION_LOCK = 0x43414443_48415400  # "CADCHAT\0"
+# pg_advisory_xact_lock keys: 64-bit constants unique to this application ("CADCHAT" + 0, 1, 2).
+MIGRATION_LOCK = 0x43414443_48415400  # schema changes
+STORE_MIGRATION_LOCK = MIGRATION_LOCK + 1  # cadchat migrate-store
+CREATE_LOCK = MIGRATION_LOCK + 2  # creates near the store's size limit
 
 # Each entry: the schema version it creates, and its SQL. Append only; never edit a released one.
 MIGRATIONS: tuple[tuple[int, str], ...] = (
@@ -48,7 +52,7 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         CREATE FUNCTION stamp_change() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
             NEW.change := nextval('change_numbers');
-            NEW.txid := pg_current_xact_id()::text::bigint;
+            NEW.txid := txid_current();
             RETURN NEW;
         END $$;
 
@@ -74,13 +78,7 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         CREATE TRIGGER user_codes_change BEFORE INSERT OR UPDATE ON user_codes
             FOR EACH ROW EXECUTE FUNCTION stamp_change();
 
-        -- The live-code count, kept in step by every create and delete: the store's size limit
-        -- is checked by one row update, exact across hosts.
-        CREATE TABLE user_code_count (
-            only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
-            live integer NOT NULL CHECK (live >= 0)
-        );
-        INSERT INTO user_code_count VALUES (true, 0);
+        CREATE INDEX user_codes_live ON user_codes (id) WHERE NOT deleted;
 
         CREATE TABLE library_usage (
             command text PRIMARY KEY,
@@ -141,11 +139,20 @@ async def create_pool(settings: Settings, url: str | None = None, *, max_size: i
     date. Raises DatabaseError (one line, password redacted)."""
     url = url or settings.database_url
     shown = redact_url(url)
+    password = read_password(settings)
+    secrets = [p for p in (password, urlsplit(url).password if "://" in url else None) if p]
+
+    def reason(exc: BaseException) -> str:
+        text = _reason(exc)
+        for secret in secrets:  # no driver message may carry it, whatever it quotes
+            text = text.replace(secret, "***")
+        return text
+
     statement_ms = int(settings.database_statement_timeout * 1000)
     try:
         pool = await asyncpg.create_pool(
             dsn=url,
-            password=read_password(settings),
+            password=password,
             min_size=1,
             max_size=max_size or settings.database_pool_size,
             timeout=settings.database_connect_timeout,
@@ -159,10 +166,12 @@ async def create_pool(settings: Settings, url: str | None = None, *, max_size: i
                 "idle_in_transaction_session_timeout": str(max(statement_ms * 2, 10_000)),
             },
         )
-    except DatabaseError:
-        raise
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError, ValueError) as exc:
-        raise DatabaseError(f"database {shown} is unreachable: {_reason(exc)}") from None
+    except (OSError, asyncio.TimeoutError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError) as exc:
+        raise DatabaseError(f"database {shown} is unreachable: {reason(exc)}") from None
+    except asyncpg.PostgresError as exc:
+        raise DatabaseError(f"database {shown} refused the connection: {reason(exc)}") from None
+    except ValueError as exc:
+        raise DatabaseError(f"database URL {shown} is not valid: {reason(exc)}") from None
     try:
         await migrate(pool)
     except BaseException:

@@ -5,23 +5,52 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
+from collections.abc import Iterable
+from typing import Any
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+_json_string = json.encoder.encode_basestring  # a str as a JSON string, non-ASCII kept
+# An access line as JsonFormatter.format writes it (the order of AccessLine's fields; json.dumps
+# writes a float as its repr).
+_ACCESS_JSON = (
+    '{"time": "%s%s%s, "method": %s, "route": %s, "status": %d, "duration_ms": %r, "bytes": %d, '
+    '"request_id": %s, "client": %s}\n'
+)
 
 
-class JsonFormatter(logging.Formatter):
-    _second = -1
-    _stamp = ""
+def _millis(created: float) -> int:
+    return int((created - int(created)) * 1000)
 
-    def _time(self, record: logging.LogRecord) -> str:
-        # One strftime a second, not one a line: access lines come by the thousand.
-        second = int(record.created)
+
+class _SecondStamp:
+    """`strftime` of a Unix time's second (local time), computed once a second, not once a line:
+    access lines come by the thousand."""
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        self._second = -1
+        self._stamp = ""
+
+    def __call__(self, created: float) -> str:
+        second = int(created)
         if second != self._second:
-            self._stamp = self.formatTime(record, "%Y-%m-%dT%H:%M:%S")
+            self._stamp = time.strftime(self.pattern, time.localtime(second))
             self._second = second
         return self._stamp
 
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: time (local, to the second), level, logger, message, then an
+    access line's fields, or `exception`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._time = _SecondStamp("%Y-%m-%dT%H:%M:%S")
+
     def format(self, record: logging.LogRecord) -> str:
         entry = {
-            "time": self._time(record),
+            "time": self._time(record.created),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
@@ -32,6 +61,47 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
+
+    def access_lines(self, name: str, lines: Iterable[Any]) -> str:
+        """What `format` makes of the INFO records of logger `name` for these access lines
+        (`cadchat.accesslog.AccessLine`), each ended by a newline: the same text, from one
+        template a line (thousands of lines a second; `json.dumps` of a dict costs more)."""
+        head = '", "level": "INFO", "logger": ' + _json_string(name) + ', "message": '
+        time_of = self._time
+        return "".join(
+            [
+                _ACCESS_JSON
+                % (
+                    time_of(x.created),
+                    head,
+                    _json_string(x.message()),
+                    _json_string(x.method),
+                    _json_string(x.route),
+                    x.status,
+                    x.duration_ms,
+                    x.bytes,
+                    _json_string(x.request_id),
+                    _json_string(x.client),
+                )
+                for x in lines
+            ]
+        )
+
+
+class TextFormatter(logging.Formatter):
+    """`2026-11-29 08:26:30,125 INFO cadchat.access: message` (logging's default time format)."""
+
+    def __init__(self) -> None:
+        super().__init__(TEXT_FORMAT)
+        self._time = _SecondStamp(self.default_time_format)
+
+    def access_lines(self, name: str, lines: Iterable[Any]) -> str:
+        """What `format` makes of the INFO records of logger `name` for these access lines
+        (`cadchat.accesslog.AccessLine`), each ended by a newline."""
+        time_of = self._time
+        return "".join(
+            [f"{time_of(x.created)},{_millis(x.created):03d} INFO {name}: {x.message()}\n" for x in lines]
+        )
 
 
 class MalformedRequestFilter(logging.Filter):
@@ -51,7 +121,8 @@ class MalformedRequestFilter(logging.Filter):
         return True
 
 
-def configure(level: str, fmt: str) -> None:
+def configure(level: str, fmt: str) -> logging.StreamHandler:
+    """Every logger's lines to standard error, as text or JSON; returns that handler."""
     # No format here shows thread or process names: skip collecting them for every record.
     logging.logThreads = False
     logging.logProcesses = False
@@ -60,10 +131,11 @@ def configure(level: str, fmt: str) -> None:
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
     server = logging.getLogger("aiohttp.server")
     if not any(isinstance(f, MalformedRequestFilter) for f in server.filters):
         server.addFilter(MalformedRequestFilter())
+    return handler

@@ -82,6 +82,9 @@ class Metrics:
             "HTTP requests being handled now (streams until their last event).",
             registry=self.registry,
         )
+        # Counted by the event loop in a plain int (no lock a request), read at scrape time.
+        self.requests_in_flight = 0
+        self.in_flight.set_function(lambda: self.requests_in_flight)
         self.retrieval = Histogram(
             "cadchat_retrieval_duration_seconds",
             "Time to rank the catalog for one need, by kind (query, search, chat).",
@@ -162,12 +165,11 @@ def route_template(request: web.BaseRequest) -> str:
 def request_metrics(metrics: Metrics) -> Any:
     """The outermost middleware: requests in flight, and each request counted and timed by
     route template, method and status once its handler returned (a stream: after its end)."""
-    in_flight = metrics.in_flight
 
     @web.middleware
     async def measure(request: web.Request, handler: Any) -> web.StreamResponse:
         started = time.perf_counter()
-        in_flight.inc()
+        metrics.requests_in_flight += 1
         status = 500
         try:
             response = await handler(request)
@@ -180,7 +182,7 @@ def request_metrics(metrics: Metrics) -> Any:
             status = 499  # the client left and the handler was cancelled (Nginx's code for it)
             raise
         finally:
-            in_flight.dec()
+            metrics.requests_in_flight -= 1
             method = request.method if request.method in _METHODS else "other"  # bounded labels
             metrics.observe_request(route_template(request), method, status, time.perf_counter() - started)
 

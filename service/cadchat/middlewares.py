@@ -1,4 +1,5 @@
-"""One middleware for every request: request id and JSON errors (metrics: `cadchat.metrics`).
+"""One middleware for every request: request id, access control (`cadchat.auth.admit`) and
+JSON errors (metrics: `cadchat.metrics`).
 
 The one place where errors become HTTP: each domain error kind (`cadchat.errors`) has its
 status in `STATUS`, aiohttp's own 4xx (404, 405, 413, ...) get the JSON shape too, and a client
@@ -15,6 +16,7 @@ import uuid
 
 from aiohttp import web
 
+from cadchat.auth import admit
 from cadchat.errors import (
     Busy,
     CadchatError,
@@ -77,7 +79,7 @@ async def observe(request: web.Request, handler) -> web.StreamResponse:
         request_id = f"{_ID_PREFIX}{next(_ID_COUNTER):08x}"
     request[REQUEST_ID] = request_id
     try:
-        response = await handler(request)
+        response = admit(request) or await handler(request)
     except CadchatError as exc:
         response = domain_response(exc)
     except ApiError as exc:

@@ -183,7 +183,7 @@ ERROR_TEXT = {
     413: "body or field too large",
     415: "body not sent as application/json",
     429: "chat rate limit; see Retry-After",
-    503: "chat at capacity; see Retry-After",
+    503: "chat at capacity, or the user-code database unavailable; see Retry-After",
 }
 
 
@@ -449,6 +449,22 @@ def _links(operation: dict[str, Any], status: str, field: str, targets: dict[str
         name: {"operationId": target, "parameters": {"id": f"$response.body#/{field}"}}
         for name, target in targets.items()
     }
+
+
+# Writes to the user-code store: with CADCHAT_DATABASE_URL set, a database that is down or over
+# its statement timeout answers 503 (nothing acknowledged).
+for _write in (
+    ("POST", "/api/user_codes/save"),
+    ("DELETE", "/api/user_codes/delete/{id}"),
+    ("POST", "/api/submit_code"),
+    ("POST", "/api/codes"),
+    ("POST", "/api/feedback"),
+    ("POST", "/v1/codes"),
+    ("PUT", "/v1/codes/{id}"),
+    ("PATCH", "/v1/codes/{id}"),
+    ("DELETE", "/v1/codes/{id}"),
+):
+    OPERATIONS[_write]["responses"].update(_errors(503))
 
 
 _links(

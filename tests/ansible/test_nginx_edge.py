@@ -294,6 +294,30 @@ def test_client_stalling_in_the_body_is_dropped():
     assert STALL - 1 <= elapsed <= STALL + 5, elapsed
 
 
+def raw_request_line(target: bytes) -> tuple[int, dict[str, str], bytes]:
+    """One GET over HTTPS whose request target is sent byte for byte (as `curl '...?q=炸开块'` does)."""
+    sock = tls_context().wrap_socket(socket.create_connection((IP, 443), timeout=10), server_hostname=DOMAIN)
+    sock.sendall(b"GET " + target + f" HTTP/1.1\r\nHost: {DOMAIN}\r\nConnection: close\r\n\r\n".encode())
+    raw = b""
+    while chunk := sock.recv(65536):
+        raw += chunk
+    sock.close()
+    head, _, body = raw.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.lower(): v for k, v in (line.split(": ", 1) for line in lines[1:])}
+    return int(lines[0].split()[1]), headers, body
+
+
+def test_raw_utf8_in_a_url_gets_the_json_error_shape_from_nginx():
+    status, headers, body = raw_request_line("/api/search?q=炸开块&limit=3".encode())
+    assert status == 400 and headers["content-type"].startswith("application/json"), (status, headers)
+    answer = json.loads(body)
+    assert answer["success"] is False and "percent-encode" in answer["error"]
+    assert headers["x-content-type-options"] == "nosniff"  # the server's headers still apply
+    status, _, body = raw_request_line(b"/api/search?q=%E7%82%B8%E5%BC%80%E5%9D%97&limit=3")
+    assert status == 200 and json.loads(body)["path"] == "/api/search?q=%E7%82%B8%E5%BC%80%E5%9D%97&limit=3"
+
+
 # Runs last (file order): it exhausts this client's bucket.
 def test_rate_limit_past_the_burst():
     statuses = []

@@ -53,6 +53,7 @@ VARIANTS = {
     "no_ratelimit": ("site.conf.j2", {"nginx_ratelimit_enabled": False}),
     "one_app_host": ("site.conf.j2", {"nginx_upstream_servers": ["10.0.1.11"]}),
     "app_hosts": ("site.conf.j2", {"nginx_upstream_servers": ["10.0.1.11", "10.0.1.12:5001"]}),
+    "raw_utf8_passed": ("site.conf.j2", {"nginx_raw_utf8_urls_refused": False}),
     "main": ("nginx.conf.j2", {}),
 }
 
@@ -348,3 +349,24 @@ def test_preflight_warns_about_plain_http(tmp_path):
     assert "WARNING: CADChat is served over plain HTTP on port 80" in res.stdout
     quiet = preflight(tmp_path, nginx_domains=["chat.example.org"], nginx_certbot_email="ops@example.org")
     assert quiet.returncode == 0 and "WARNING: CADChat is served" not in quiet.stdout
+
+
+def test_urls_with_raw_utf8_get_the_json_error_shape_from_nginx(plain, tls, rendered):
+    assert re.search(
+        r'map \$request_uri \$cadchat_raw_utf8_url \{\s+default 0;\s+"~\[\\x80-\\xff\]" 1;', plain
+    )
+    for conf in (plain, tls):
+        for srv in servers(conf):
+            if "proxy_pass" not in srv:
+                continue  # the TLS mode's port-80 redirect
+            assert re.search(r"if \(\$cadchat_raw_utf8_url\) \{\s+return 418;\s+\}", srv)
+            assert "error_page 418 = @cadchat_raw_utf8_url;" in srv
+            named = block(srv, r"^\s+location @cadchat_raw_utf8_url \{")
+            assert "default_type application/json;" in named
+            answer = re.search(r"return 400 '(.*)\\n';", named)
+            assert answer, named
+            body = json.loads(answer.group(1))  # one single-quoted Nginx string: no quote, no `$`
+            assert body["success"] is False and "percent-encode" in body["error"] == body["message"]
+            assert "'" not in answer.group(1) and "$" not in answer.group(1)
+    off = rendered["raw_utf8_passed"]
+    assert "raw_utf8_url" not in off and "return 418" not in off

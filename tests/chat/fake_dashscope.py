@@ -8,7 +8,8 @@ consumed one request at a time, so a test says "the next call gets a 429, the on
     fake.fail(500, times=3)              # the next three: 500 InternalError
     fake.fault("midstream_error")        # stream a few tokens, then an event:error frame
     fake.fault("malformed_sse")          # stream a few tokens, then a data: line that is not JSON
-    fake.fault("hang_before_first")      # accept, then send nothing (first-token timeout)
+    fake.fault("hang_before_first")      # accept, then send nothing (first-token timeout; a
+                                         # plain JSON call: no answer at all)
     fake.fault("hang_mid_stream")        # a few tokens, then nothing (total/idle timeout)
 
 `say(*replies)` queues the next answers (one per generation/app request, then `reply` again);
@@ -16,7 +17,8 @@ consumed one request at a time, so a test says "the next call gets a 429, the on
 program written correctly, e.g. `fake.say(MISTAKES["let"], FIXED)` for a repair round.
 `token_delay` spaces streamed tokens; `tokens` sets how many the reply is cut into. Every request
 is recorded in `requests` (path, headers, JSON body); `streams_started/completed/aborted` count
-streams, `aborted` being those whose client went away before the last token.
+streams, `aborted` being those whose client went away before the last token; `calls_hanging` and
+`calls_aborted` count plain JSON calls held by `hang_before_first` and those whose client left.
 
 Importable by benchmarks: `python tests/chat/fake_dashscope.py --port 0` runs it standalone.
 """
@@ -125,6 +127,8 @@ class FakeDashScope:
     streams_started: int = 0
     streams_completed: int = 0
     streams_aborted: int = 0
+    calls_hanging: int = 0
+    calls_aborted: int = 0
     url: str = ""
     _runner: web.AppRunner | None = None
 
@@ -287,6 +291,15 @@ class FakeDashScope:
         reply = self.replies.popleft() if self.replies else self.reply
         pieces = self._pieces(reply)
         if request.headers.get("X-DashScope-SSE", "").lower() != "enable":
+            if fault is not None and fault.kind == "hang_before_first":
+                self.calls_hanging += 1
+                try:
+                    await asyncio.sleep(3600)
+                except asyncio.CancelledError:  # the client went away
+                    self.calls_aborted += 1
+                    raise
+                finally:
+                    self.calls_hanging -= 1
             return web.json_response(envelope(reply, "stop", len(pieces), rid), headers={"x-request-id": rid})
         response = web.StreamResponse(
             headers={"Content-Type": "text/event-stream;charset=UTF-8", "x-request-id": rid}

@@ -76,6 +76,58 @@ async def test_client_leaving_before_the_first_token_frees_everything_at_once(
         assert events[-1][1]["provider"] == "dashscope"
 
 
+async def test_client_leaving_a_json_chat_frees_everything_at_once(served_app, chat_settings, fake, caplog):
+    # Not streamed: the handler waits on one upstream call; a client that leaves must close it.
+    app = create_app(chat_settings(chat_total_timeout=30.0, chat_breaker_failures=1, chat_retries=0))
+    base = await served_app(app)
+    host, port = base.rsplit("/", 1)[1].split(":")
+    service = app[CHAT]
+    fake.fault("hang_before_first")
+    body = '{"message": "画一个矩形", "stream": false}'.encode()
+    _, writer = await asyncio.open_connection(host, int(port))
+    writer.write(
+        b"POST /api/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\n\r\n" % len(body) + body
+    )
+    await writer.drain()
+    for _ in range(300):
+        if service.slots.in_use == 1 and fake.calls_hanging == 1:
+            break
+        await asyncio.sleep(0.01)
+    assert service.slots.in_use == 1 and fake.calls_hanging == 1
+    writer.close()  # gone while the upstream is still thinking
+    for _ in range(100):  # well under a second, not the 30 s upstream timeout
+        if service.slots.in_use == 0 and fake.calls_aborted:
+            break
+        await asyncio.sleep(0.01)
+    assert service.slots.in_use == 0
+    assert fake.calls_aborted == 1 and fake.calls_hanging == 0  # the upstream call was closed
+    registry = app[METRICS].registry
+    assert registry.get_sample_value("cadchat_chat_client_disconnects_total") == 1
+    labels = {"provider": "dashscope", "mode": "lisp", "stream": "false", "outcome": "disconnected"}
+    assert registry.get_sample_value("cadchat_chat_requests_total", labels) == 1
+    for _ in range(100):
+        if registry.get_sample_value(
+            "cadchat_http_requests_total", {"route": "/api/chat", "method": "POST", "status": "499"}
+        ):
+            break
+        await asyncio.sleep(0.01)
+    assert (
+        registry.get_sample_value(
+            "cadchat_http_requests_total", {"route": "/api/chat", "method": "POST", "status": "499"}
+        )
+        == 1
+    )
+    assert service.breaker.state == "closed"  # one failure would open it: leaving is not one
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(base + "/api/chat", json={"message": "画圆"}) as again,
+    ):
+        answer = await again.json()
+    assert answer["provider"] == "dashscope" and answer["degraded"] is False
+
+
 async def test_a_failure_after_the_stream_started_ends_it_with_an_error_event(client, monkeypatch):
     from cadchat.chat.service import ChatService
 

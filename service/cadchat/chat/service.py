@@ -364,7 +364,8 @@ class ChatService:
         return True
 
     async def answer(self, plan: Plan, request_id: str) -> dict[str, Any]:
-        """The JSON answer (non-streamed)."""
+        """The JSON answer (non-streamed). Cancelling it (the client left) closes the upstream
+        call at once and counts the request as `disconnected`, not as an upstream failure."""
         request = plan.request
         try:
             if plan.cached is not None:
@@ -439,6 +440,10 @@ class ChatService:
                     error=error,
                     lisp=repair.payload(await self._check(completion.text)),
                 )
+        except asyncio.CancelledError:
+            self.metrics.disconnects.inc()
+            self._count(plan.provider.name, request, "disconnected")
+            raise
         finally:
             self.release(plan)
 

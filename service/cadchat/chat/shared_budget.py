@@ -106,7 +106,7 @@ class SharedTokenBudget(TokenBudget):
 
     async def _keep_in_sync(self) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
+            with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.sync_interval)
             self._wake.clear()
             try:
@@ -114,6 +114,10 @@ class SharedTokenBudget(TokenBudget):
             except UNAVAILABLE as exc:
                 if not self._failing:
                     log.warning("chat token budget: database unreachable (%s); counting here meanwhile", exc)
+                self._failing = True
+            except Exception:  # keep counting here and retrying: the tokens stay unsent
+                if not self._failing:
+                    log.exception("chat token budget: sync with the database failed")
                 self._failing = True
             else:
                 self._failing = False

@@ -1,9 +1,10 @@
 """POST /api/chat: JSON, or Server-Sent Events with `"stream": true` / `Accept: text/event-stream`.
 
 Bad input is answered 400 before a stream starts. Once it has started, a failure ends it with an
-`error` event carrying a reason. aiohttp does not cancel a handler whose client left, so a
-streamed answer watches its connection: a client gone (even before the first token) cancels the
-stream at once, which closes the upstream call and frees its slot.
+`error` event carrying a reason. aiohttp does not cancel a handler whose client left, so an
+answer that waits on the upstream watches its connection, streamed or not: a client gone (even
+before the first token) cancels the answer at once, which closes the upstream call and frees its
+slot; the chat metrics count it as `disconnected`, never as an upstream failure.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from typing import Any
 
 from aiohttp import web
 
@@ -49,7 +51,12 @@ async def chat(request: web.Request) -> web.StreamResponse:
     request_id = request[REQUEST_ID]
     if not chat_request.stream:
         try:
-            return json_response(await service.answer(plan, request_id))
+            if not plan.holds_slot:  # offline or cached: answered at once, nothing to free
+                return json_response(await service.answer(plan, request_id))
+            answering = asyncio.ensure_future(service.answer(plan, request_id))
+            if await _until_done_or_gone(request, answering):
+                raise ConnectionResetError("the client left before its chat answer")
+            return json_response(answering.result())
         finally:
             service.release(plan)
     response = web.StreamResponse(
@@ -105,8 +112,9 @@ def _gone(request: web.Request) -> bool:
     return transport is None or transport.is_closing()
 
 
-async def _until_done_or_gone(request: web.Request, pump: asyncio.Future[None]) -> None:
-    """Wait for `pump`; cancel it as soon as the client's connection is closed."""
+async def _until_done_or_gone(request: web.Request, pump: asyncio.Future[Any]) -> bool:
+    """Wait for `pump`; cancel it as soon as the client's connection is closed. True when the
+    client left (`pump` cancelled); otherwise `pump`'s own exception, if any, is raised."""
     try:
         while not pump.done():
             await asyncio.wait((pump,), timeout=WATCH_INTERVAL)
@@ -114,8 +122,9 @@ async def _until_done_or_gone(request: web.Request, pump: asyncio.Future[None]) 
                 pump.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await pump
-                return
+                return True
         pump.result()
+        return False
     finally:
         if not pump.done():  # our own task was cancelled: take the stream down with it
             pump.cancel()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 import zlib
 from collections.abc import Iterable
@@ -129,10 +130,22 @@ PRIOR_OTHER = 0.92
 EXTENSION_CONCEPT_PRIOR = 0.85
 
 
+# A command its own description calls legacy (旧式, 旧版, superseded: "新版由LAYERSTATE取代") is
+# kept for old habits; the command that replaced it is what a need means unless it says more.
+PRIOR_LEGACY = 0.85
+_LEGACY = re.compile(
+    r"旧式|旧版|由\s*[A-Z][A-Z0-9_]*\s*取代|\b(?:legacy|obsolete|superseded)\b", re.IGNORECASE
+)
+
+
 def command_prior(command: Command) -> float:
     if command.type == "user_program" or (command.type == "basic" and command.aliases):
-        return PRIOR_EVERYDAY
-    return PRIOR_OTHER
+        prior = PRIOR_EVERYDAY
+    else:
+        prior = PRIOR_OTHER
+    if _LEGACY.search(command.description):
+        prior *= PRIOR_LEGACY
+    return prior
 
 
 def concept_prior(command: Command) -> float:

@@ -15,7 +15,9 @@ SearchIndex.
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
+import re
 from array import array
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -26,13 +28,25 @@ import numpy as np
 from cadchat.retrieval.lexicon import OBJECT_CONCEPTS, concepts, sound_concepts
 from cadchat.retrieval.lexicon import preload as preload_sounds
 from cadchat.retrieval.phonetic import word_keys
-from cadchat.retrieval.text import PARTICLES, cjk_grams, is_cjk, is_stop_word, normalize, runs, stem, words
+from cadchat.retrieval.text import (
+    PARTICLES,
+    cjk_grams,
+    drop_contrast,
+    grams_across_numbers,
+    is_cjk,
+    is_stop_word,
+    normalize,
+    runs,
+    stem,
+    words,
+)
 
 T = TypeVar("T")
 
 # Field weights: a name or concept hit says far more than a shared character.
 W_NAME = 1.0
 W_CONCEPT = 0.9
+W_CONCEPT_EXPLAINED = 0.75  # a concept only the explanation mentions, not the name or phrasings
 W_TITLE = 0.8
 W_BODY = 0.65
 W_NAME_WORD = 0.5
@@ -52,6 +66,28 @@ Q_SOUND_TITLE = Q_TITLE * Q_SOUND_CONCEPT  # an official name the need only soun
 MAX_TITLE = 8  # characters of an official name looked for inside a query
 
 
+# A clause that sends the reader to another command ("；保留属性文字用BURST": for that, use
+# BURST; "新版由LAYERSTATE取代": superseded by LAYERSTATE) describes the other command, not this
+# one: its words must not make this command match what it points away from.
+_REFERENCE = re.compile(r"[^；;，,、。（）()]*(?:用|见|由)\s*[A-Z][A-Z0-9_]*[A-Z0-9][^；;，,、。（）()]*")
+
+
+def own_text(description: str) -> str:
+    """A description without its clauses about other commands (see `_REFERENCE`)."""
+    return _REFERENCE.sub("", description)
+
+
+def _explanation_and_rest(body: str) -> tuple[str, str]:
+    """A library description's body is an explanation, then the phrasings users type in
+    parentheses, then English keywords: ("把线延长到指定边界", "（延长到边…）extend …").
+    A body without parentheses is all phrasing."""
+    for sep in ("（", "("):
+        head, found, tail = body.partition(sep)
+        if found:
+            return head, tail
+    return "", body
+
+
 def _title_and_body(description: str) -> tuple[str, str]:
     """The official name before the first colon ("修剪：…") weighs more than the rest."""
     for sep in ("：", ":"):
@@ -63,7 +99,10 @@ def _title_and_body(description: str) -> tuple[str, str]:
 
 def _text_features(text: str, weight: float, into: dict[str, float]) -> None:
     # Presence, not frequency: descriptions are one sentence, a repeat is style, not emphasis.
-    for run in runs(text):
+    parts = runs(text)
+    for gram in grams_across_numbers(parts):
+        into[gram] = max(weight, into.get(gram, 0.0))
+    for run in parts:
         if is_cjk(run):
             keys = cjk_grams(run)
         elif run.isdigit():
@@ -129,6 +168,7 @@ def document_features(
     scales only the concepts: an extension shares the core command's action (炸开, 填充), so it
     should win on what only it does (its own words), not on the action they share."""
     features: dict[str, float] = {}
+    description = own_text(description)
     for token in (name, *aliases):
         token = normalize(token).strip()
         if token:
@@ -141,8 +181,12 @@ def document_features(
     if title:
         # The official name said in full ("画圆" names 圆, not 圆弧) is stronger than its bigrams.
         features["t:" + normalize(title).strip()] = W_TITLE
-    norm = normalize(description)
-    found = concepts(norm + normalize(name), [*words(description), stem(normalize(name))])
+    explanation, said = _explanation_and_rest(body)
+    found = concepts(normalize(title + "。" + said + "。" + name), [*words(said), stem(normalize(name))])
+    # What the command is (its name, the ways users say it) outweighs what its explanation
+    # happens to mention ("绘制两端无限延伸的直线" does not make XLINE an extend command).
+    for concept in concepts(normalize(explanation), words(explanation)) - found:
+        features["c:" + concept] = W_CONCEPT_EXPLAINED * concept_prior
     for concept in found:
         features["c:" + concept] = W_CONCEPT * concept_prior
     for pair in concept_pairs(found):
@@ -163,9 +207,45 @@ class Query:
     sounds: dict[str, float] = field(default_factory=dict)
 
 
+Q_ABBREVIATED = 0.5  # a command name the need's words abbreviate, relative to naming it
+MIN_PREFIX = 5  # letters a word must share with a command name it starts with ("regen-erate")
+
+
+def compound_names(words: list[str]) -> dict[str, float]:
+    """Command names that adjacent English words spell (name -> weight relative to typing the name):
+    two words joined ("save as" -> saveas, 1.0); a word with a short form of its neighbour
+    before it, in either order ("line weight" -> lweight, "continue dimension" -> dimcontinue,
+    "paste clipboard" -> pasteclip); the initials of three or more words ("user coordinate
+    system" -> ucs); the start of a long word ("regenerate" -> regen)."""
+    names: dict[str, float] = {}
+    for first, second in itertools.pairwise(words):
+        if is_stop_word(first) or is_stop_word(second):
+            if len(words) == 2:  # "save as" is a name, "a-a" in a sentence is not
+                names[first + second] = 1.0
+            continue
+        names[first + second] = 1.0
+        for head, tail in ((first, second), (second, first)):
+            tails = {tail, tail[:4]} if len(tail) > 4 else {tail}
+            for size in range(1, min(len(head), 4)):
+                for end in tails:
+                    names.setdefault(head[:size] + end, Q_ABBREVIATED)
+    for size in range(3, min(len(words), 5) + 1):
+        for start in range(len(words) - size + 1):
+            window = words[start : start + size]
+            if not any(is_stop_word(w) for w in window):
+                names.setdefault("".join(w[0] for w in window), Q_ABBREVIATED)
+    for word in words:
+        # A short form, not an inflection: "regenerate" names REGEN, "pointing" is not POINT.
+        root = stem(word)
+        for end in range(MIN_PREFIX, len(word) - 2):
+            if not root.startswith(word[:end]) or end < len(root) - 2:
+                names.setdefault(word[:end], Q_ABBREVIATED)
+    return names
+
+
 def analyze_query(text: str) -> Query:
-    norm = normalize(text)
-    parts = runs(text)
+    norm = drop_contrast(normalize(text))
+    parts = runs(norm)
     features: dict[str, float] = {}
     sounds: dict[str, float] = {}
     stemmed: list[str] = []
@@ -192,6 +272,17 @@ def analyze_query(text: str) -> Query:
             word = stem(run)
             stemmed.append(word)
             features["w:" + word] = Q_WORD
+    # English writes as words what CAD names as one: "save as" SAVEAS, "line weight"
+    # lineweight, "continue dimension" DIMCONTINUE, "user coordinate system" UCS.
+    latin = [run for run in parts if not is_cjk(run) and not run.isdigit()]
+    whole = len(latin) == len(parts) <= 3  # the need is only these words: a command typed
+    for name, weight in compound_names(latin).items():
+        features.setdefault("n:" + name, weight * (Q_NAME if whole else Q_NAME_IN_TEXT))
+    for first, second in itertools.pairwise(parts):
+        if first in latin and second in latin:
+            features.setdefault("w:" + stem(first + second), Q_WORD)
+    for gram in grams_across_numbers(parts):
+        features.setdefault(gram, Q_BIGRAM)
     named = concepts(norm, stemmed)
     for concept in named:
         features["c:" + concept] = Q_OBJECT if concept in OBJECT_CONCEPTS else Q_ACTION
@@ -305,8 +396,11 @@ class FrozenIndex(Generic[T]):
         order = np.argsort(fid_array, kind="stable")
         self._docs = np.frombuffer(docs, dtype=np.int32)[order]
         self._weights = np.frombuffer(weights, dtype=np.float32)[order]
-        self._indptr = np.zeros(len(self._feature_ids) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(fid_array, minlength=len(self._feature_ids)), out=self._indptr[1:])
+        indptr = np.zeros(len(self._feature_ids) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(fid_array, minlength=len(self._feature_ids)), out=indptr[1:])
+        # Posting bounds as a C array of Python-indexable ints: a query looks up ~50 features,
+        # and a numpy scalar per lookup costs more than the lookup.
+        self._indptr = array("q", indptr.tobytes())
         if self._entries:
             preload_sounds()  # once per process, in the loader's thread, never in a request
         self._sounds = SoundAlikes(self._feature_ids)
@@ -323,7 +417,7 @@ class FrozenIndex(Generic[T]):
 
     def df(self, feature: str) -> int:
         fid = self._feature_ids.get(feature)
-        return 0 if fid is None else int(self._indptr[fid + 1] - self._indptr[fid])
+        return 0 if fid is None else self._indptr[fid + 1] - self._indptr[fid]
 
     def sound_alikes(self, key: str) -> Iterable[str]:
         """The pairs and names of this index with sound key `key` (see `sound_keys`)."""
@@ -337,16 +431,22 @@ class FrozenIndex(Generic[T]):
         """
         docs: list[np.ndarray] = []
         weights: list[np.ndarray] = []
+        scale: list[float] = []
+        sizes: list[int] = []
+        feature_ids, indptr = self._feature_ids, self._indptr
         for feature, factor in factors:
-            fid = self._feature_ids.get(feature)
+            fid = feature_ids.get(feature)
             if fid is not None:
-                lo, hi = self._indptr[fid], self._indptr[fid + 1]
+                lo, hi = indptr[fid], indptr[fid + 1]
                 docs.append(self._docs[lo:hi])
-                weights.append(self._weights[lo:hi] * factor)
+                weights.append(self._weights[lo:hi])
+                scale.append(factor)
+                sizes.append(hi - lo)
         if not docs or limit <= 0:
             return []
-        # One C pass adds every posting of every query feature into the score vector.
-        scores = np.bincount(np.concatenate(docs), np.concatenate(weights), minlength=len(self._entries))
+        # One C pass adds every posting of every query feature, times its factor, into the scores.
+        posted = np.concatenate(weights) * np.repeat(np.asarray(scale, dtype=np.float32), sizes)
+        scores = np.bincount(np.concatenate(docs), posted, minlength=len(self._entries))
         candidates = np.flatnonzero(scores)  # ascending ordinals: insertion order
         if len(candidates) > limit:
             values = scores[candidates]
@@ -392,8 +492,9 @@ def search(
     factors: list[tuple[str, float]] = []
     reachable = 0.0
     known: set[str] = set()
+    df_of = indexes[0].df if len(indexes) == 1 else lambda f: sum(ix.df(f) for ix in indexes)
     for feature, q_weight in query.features.items():
-        df = sum(ix.df(feature) for ix in indexes)
+        df = df_of(feature)
         if df:
             factor = q_weight * math.log(1.0 + (total - df + 0.5) / (df + 0.5))
             factors.append((feature, factor))
@@ -414,7 +515,7 @@ def search(
         for alike in {a for ix in indexes for key in keys for a in ix.sound_alikes(key)}:
             if alike in query.features:
                 continue
-            df = sum(ix.df(alike) for ix in indexes)
+            df = df_of(alike)
             factor = q_weight * math.log(1.0 + (total - df + 0.5) / (df + 0.5))
             stand_ins[alike] = max(factor, stand_ins.get(alike, 0.0))
             best = max(best, factor)

@@ -58,22 +58,35 @@ CONCEPT_GROUPS: dict[str, tuple[str, ...]] = {
         "cut",
     ),
     "extend": ("延伸", "延长到", "伸到", "接到", "够不着", "不够长", "连到边", "extend"),
-    "lengthen": ("拉长", "加长", "改长度", "增量", "总长", "lengthen"),
-    "offset": ("偏移", "平行线", "平移复制", "等距", "同心", "offset", "parallel"),
+    "lengthen": ("拉长", "加长", "改长度", "增量", "总长", "lengthen", "longer", "shorten", "shorter"),
+    "offset": ("偏移", "平行线", "平移复制", "等距", "同心", "offset", "parallel", "concentric"),
     "move": ("移动", "挪", "搬", "平移", "move"),
-    "copy": ("复制", "拷贝", "多复制", "copy", "duplicate"),
+    "copy": ("复制", "拷贝", "多复制", "copy", "duplicate", "clone"),
     "rotate": ("旋转", "转个角度", "转一下", "转动", "rotate", "turn"),
-    "scale": ("比例缩放", "缩放对象", "放大倍", "缩小倍", "倍数", "比例因子", "scale", "resize"),
+    "scale": (
+        "比例缩放",
+        "缩放对象",
+        "放大倍",
+        "缩小倍",
+        "倍数",
+        "比例因子",
+        "scale",
+        "resize",
+        "enlarge",
+        "shrink",
+    ),
     "stretch": ("拉伸", "拉一下", "拉长一边", "stretch"),
-    "mirror": ("镜像", "对称", "翻转", "mirror", "flip"),
+    "mirror": ("镜像", "对称", "翻转", "mirror", "flip", "reflect", "symmetric"),
     "fillet": ("圆角", "倒圆", "倒r", "fillet", "round"),
     "chamfer": ("倒角", "斜角", "倒斜", "chamfer", "bevel"),
     "break": ("打断", "断开", "截断", "分成两段", "break"),
     "join": ("合并", "连接成", "连成一条", "连成一个", "合成一条", "join", "merge", "combine"),
-    "explode": ("炸开", "分解", "打散", "炸掉", "explode"),
+    "explode": ("炸开", "分解", "打散", "炸掉", "explode", "decompose"),
     "erase": ("删除", "删掉", "擦除", "去掉", "清除对象", "erase", "delete", "remove"),
     "array": ("阵列", "排列", "一排", "成排", "环形", "均布", "array", "pattern"),
     "align": ("对齐", "align"),
+    # editing an existing object: with the object it names PEDIT, ATTEDIT, TEXTEDIT, BEDIT …
+    "edit": ("编辑", "修改", "edit", "modify"),
     "properties": ("特性", "属性面板", "属性", "properties", "property"),
     "matchprop": ("格式刷", "特性匹配", "刷成一样", "匹配", "matchprop", "match"),
     "divide": ("等分", "定数等分", "divide"),
@@ -105,14 +118,15 @@ CONCEPT_GROUPS: dict[str, tuple[str, ...]] = {
     "pan": ("平移视图", "拖动视图", "移动视图", "pan"),
     "regen": ("重生成", "刷新", "重画", "regen", "refresh", "redraw"),
     "distance": ("距离", "间距", "多远", "多长", "长度是多少", "distance", "dist"),
-    "area": ("面积", "周长", "area", "perimeter"),
+    # 平方/平米 and m2 (NFKC of ㎡) are how an area is said: "多少平方", "120㎡"
+    "area": ("面积", "周长", "平方", "平米", "area", "perimeter", "m2"),
     "coordinate": ("坐标", "xyz", "coordinate"),
-    "query": ("查询", "查看", "看一下", "测量", "多少", "query", "inquiry", "check", "measure"),
+    "query": ("查询", "查看", "看一下", "测量", "query", "inquiry", "check", "measure"),
     "plot": ("打印", "出图", "plot", "print"),
     "pdf": ("pdf",),
     "export": ("导出", "输出", "另存", "转成", "export", "save"),
     "purge": ("清理", "清除未使用", "没用的", "不用的", "瘦身", "purge", "cleanup", "unused"),
-    "audit": ("修复", "检查错误", "坏了", "损坏", "audit", "recover", "repair"),
+    "audit": ("修复", "检查错误", "坏了", "损坏", "audit", "recover", "repair", "damaged", "corrupt"),
     "duplicate_lines": ("重复线", "重叠", "重线", "overkill", "overlap"),
     "select": ("选择", "选中", "选取", "select", "selection"),
     "snap": ("捕捉", "对象捕捉", "端点", "中点", "snap", "osnap"),
@@ -124,7 +138,7 @@ CONCEPT_GROUPS: dict[str, tuple[str, ...]] = {
     "case": ("大小写", "大写", "小写", "uppercase", "lowercase", "case"),
     "flatten": ("拍平", "压平", "z坐标", "标高归零", "二维化", "flatten"),
     # 3D
-    "extrude": ("拉伸成", "挤出", "拉成三维", "拉成实体", "extrude"),
+    "extrude": ("拉伸成", "挤出", "拉成三维", "拉成实体", "extrude", "extrusion"),
     "revolve": ("旋转成", "回转", "旋转体", "revolve"),
     "union": ("并集", "union"),
     "subtract": ("差集", "减去", "挖孔", "subtract"),
@@ -198,6 +212,40 @@ def concepts(normalized_text: str, stemmed_words: Iterable[str]) -> set[str]:
                 if normalized_text.startswith(variant, i):
                     found.add(concept)
     found.update(_WORDS[w] for w in stemmed_words if w in _WORDS)
+    found.update(verb_concepts(normalized_text))
+    return found
+
+
+# Colloquial Chinese says an operation with one verb character and a complement: 标一下, 往后标到,
+# 剪掉, 挪到, 转90度, 偏2400. One character alone is too ambiguous (坐标, 转换, 偏差), so it
+# counts only as a verb: after a function word, a direction or an amount (or first), and before
+# a complement or a number.
+VERB_CHARACTERS: dict[str, str] = {
+    "标": "dimension",
+    "剪": "trim",
+    "删": "erase",
+    "挪": "move",
+    "转": "rotate",
+    "炸": "explode",
+    "偏": "offset",
+}
+_BEFORE_VERB = frozenset("的了个一把将给帮我你请要想能再先又都就往向朝前后左右上下里外度米")
+_COMPLEMENTS = ("一下", "下", "到", "在", "掉", "个", "出", "过去", "回")
+
+
+def verb_concepts(normalized_text: str) -> set[str]:
+    """Concepts said by a verb character used as a verb (see `VERB_CHARACTERS`)."""
+    found: set[str] = set()
+    for i, ch in enumerate(normalized_text):
+        concept = VERB_CHARACTERS.get(ch)
+        if concept is None:
+            continue
+        before = normalized_text[i - 1] if i else " "
+        after = normalized_text[i + 1 : i + 3]
+        if (before <= "\u3000" or before in _BEFORE_VERB) and (
+            after[:1].isdigit() or after.startswith(_COMPLEMENTS)
+        ):
+            found.add(concept)
     return found
 
 

@@ -95,6 +95,21 @@ def stem(word: str) -> str:
     return word
 
 
+# A contrast names what the user does NOT want ("bevel this corner instead of rounding it",
+# "拖回来看看，不要改坐标"): from its marker to the end of the clause nothing is a need. In
+# Chinese only a clause that opens with the negation counts: "不要的线" (unwanted lines) and
+# "属性文字别没了" (must be kept) are needs.
+_CONTRAST = re.compile(
+    r"\b(?:instead\s+of|rather\s+than)\b[^,.;:!?，。；：！？]*"
+    r"|(?<=[,;，；、])\s*(?:而不是|不是|不要|不用|无需|别(?![的人处]))[^,.;:!?，。；：！？]*"
+)
+
+
+def drop_contrast(text: str) -> str:
+    """The text without its contrast clauses (see `_CONTRAST`); `text` is normalized."""
+    return _CONTRAST.sub(" ", text)
+
+
 def runs(text: str) -> list[str]:
     """Normalized runs: CJK sequences, ASCII words and numbers, in order."""
     return _RUN.findall(normalize(text))
@@ -133,6 +148,16 @@ def cjk_grams(run: str) -> list[str]:
         if skipped and j < n:
             grams.append(first + run[j])
     return grams
+
+
+def grams_across_numbers(parts: list[str]) -> list[str]:
+    """Character pairs a number sits between: "4行6列" says 行列 (rows and columns) as much as
+    "行列" does; `parts` are `runs`."""
+    return [
+        first[-1] + after[0]
+        for first, number, after in zip(parts, parts[1:], parts[2:], strict=False)
+        if number.isdigit() and is_cjk(first) and is_cjk(after)
+    ]
 
 
 def words(text: str) -> list[str]:

@@ -13,9 +13,11 @@ code file is missing, unsafe or undecodable.
 
 The old writer did not escape `|` either. A line that starts like a record (`ID|`, or ends in
 `|user_program`) but whose fields cannot be told apart — a `|` inside a command, description,
-file name or time — is never guessed at and never glued onto the record above: it is reported as
-not recovered with its original text and any lines that continue it. An inline record's code is
-everything after the first `||` (a `|` inside the code is kept).
+file name or time, or a `||` inside a description — is never guessed at and never glued onto
+the record above: it is reported as not recovered with its original text and any lines that
+continue it. An inline record's code is everything after the first `||` (a `|` inside the code
+is kept) when that `||` is the only one on the line followed by what can open a code (`(`, `;`,
+a code fence or the end of the line).
 
 Idempotent: a code whose command and exact text are already stored (content_key) is reported
 as present, not stored again. The legacy files are only read. The server imports on start-up
@@ -162,6 +164,7 @@ def classify(body: str, line: int) -> Entry | None:
         code = "|".join(fields[4:])
         if code.startswith("|"):
             raise Ambiguous("a '|' next to the '||' before the code: the description's end is unclear")
+        _one_code_separator("|".join(fields[2:]), fields)
         # Everything after the first '||' is code, '|' included, exactly as written.
         return Entry(
             line,
@@ -185,6 +188,38 @@ def classify(body: str, line: int) -> Entry | None:
         f"starts like a record (id {match.group(1)}) but its {len(fields)} fields match neither "
         "ID|command|description|filename|time nor ID|command|description||code: a '|' inside a field"
     )
+
+
+def _code_start(text: str) -> bool:
+    """Whether `text` can open an inline code: empty (the code starts on the next line), `(`,
+    a `;` comment or a code fence."""
+    head = text.lstrip()
+    return not head or head[0] in "(;`"
+
+
+def _one_code_separator(rest: str, fields: list[str]) -> None:
+    """Raise `Ambiguous` when the `||` that ends an inline record's description is not the only
+    place the description could end: `rest` is `description||code`, split into `fields` by '|'.
+
+    A second `||` on the line is harmless inside code (`(princ "a||b")`) but a legacy
+    description could hold one too (`前半||后半||(defun ...`). The first `||` is taken only when
+    it alone is followed by what can open a code; a line that reads as a file record whose
+    description holds `||` (`...|name.lsp|time`) is not taken as an inline code either."""
+    if len(fields) >= 7 and _CODE_FILE.search(fields[-2].strip()) and _created(fields[-1]) is not None:
+        raise Ambiguous(
+            "reads as ID|command|description|filename|time with a '||' inside the description, "
+            "and as ID|command|description||code: the shape is unclear"
+        )
+    ends = [m.end() for m in re.finditer(r"\|\|", rest)]
+    if len(ends) < 2:
+        return
+    openings = [end for end in ends if _code_start(rest[end:])]
+    if openings != ends[:1]:
+        raise Ambiguous(
+            f"{len(ends)} '||' on the line and a code could start after "
+            f"{'more than one' if len(openings) > 1 else 'a later one'}: a '||' inside the "
+            "description makes its end unclear"
+        )
 
 
 def parse(text: str) -> tuple[list[Entry], list[Note]]:

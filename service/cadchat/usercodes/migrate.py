@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from cadchat.config import Settings
-from cadchat.database import MIGRATION_LOCK, create_pool
+from cadchat.database import STORE_MIGRATION_LOCK, create_pool
 from cadchat.usercodes.disk import DiskStore
 from cadchat.usercodes.pgstore import insert_args
 from cadchat.usercodes.popularity import LIBRARY_USAGE_FILE, load_library_usage
@@ -100,7 +100,7 @@ async def migrate_files(settings: Settings, directory: Path, url: str) -> Migrat
 async def _copy(conn: Any, codes: dict[int, Any], highest: int, usage: dict[str, Any]) -> MigrationReport:
     report = MigrationReport(codes=len(codes), library_usage=len(usage), highest_id=highest)
     async with conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK + 1)
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", STORE_MIGRATION_LOCK)
         await conn.execute(
             f"CREATE TEMPORARY TABLE incoming ON COMMIT DROP AS SELECT {', '.join(COLUMNS)}"
             " FROM user_codes WITH NO DATA"
@@ -115,9 +115,6 @@ async def _copy(conn: Any, codes: dict[int, Any], highest: int, usage: dict[str,
         )
         report.moved = len(moved)
         report.already = report.codes - report.moved
-        await conn.execute(
-            "UPDATE user_code_count SET live = (SELECT count(*) FROM user_codes WHERE NOT deleted)"
-        )
         last, called = await conn.fetchrow("SELECT last_value, is_called FROM user_code_ids")
         if highest > (last if called else 0):
             await conn.execute("SELECT setval('user_code_ids', $1, true)", highest)

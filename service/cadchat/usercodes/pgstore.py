@@ -6,7 +6,9 @@ database) and changes it only from rows the database returned after a commit, so
 sees an unacknowledged code. What makes several writers safe is in the database, not here:
 
 - ids come from the `user_code_ids` sequence, never reused (a delete leaves a tombstone row);
-- the size limit is one row, `user_code_count`, updated in the create's transaction;
+- the size limit: far from it (by this host's view, NEAR_LIMIT codes or more to spare) a create
+  takes no lock, so creates of many hosts commit in parallel; near it, creates count the live
+  rows under one advisory lock, one at a time, so the limit holds exactly across hosts;
 - an update locks its row (SELECT ... FOR UPDATE) before merging, so two hosts' PATCHes of
   different fields do not undo each other; counts are single `SET n = n + 1` statements;
 - each write stamps the row with a change number and its transaction id (a trigger).
@@ -31,6 +33,7 @@ from typing import Any
 
 import asyncpg
 
+from cadchat.database import CREATE_LOCK
 from cadchat.errors import NotFound, StoreFull, StoreUnavailable
 from cadchat.library.model import Command
 from cadchat.usercodes.model import Limits, UserCode, now_iso
@@ -42,16 +45,22 @@ log = logging.getLogger(__name__)
 # What a lost or refused connection looks like: the write was not acknowledged.
 UNAVAILABLE = (
     OSError,
-    TimeoutError,
+    asyncio.TimeoutError,  # TimeoutError from Python 3.11 on
     asyncpg.InterfaceError,
+    # A connection the server terminated while asyncpg was between protocol states.
+    asyncpg.InternalClientError,
     asyncpg.PostgresConnectionError,
     asyncpg.QueryCanceledError,
     asyncpg.CannotConnectNowError,
     asyncpg.AdminShutdownError,
 )
 RETRY_AFTER = 1
+# Creates this far below the size limit (by this host's view, at most one poll interval old)
+# skip the exact count: no other hosts could save this many codes within one interval.
+NEAR_LIMIT = 1000
 
-_XMIN = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+# txid_* rather than pg_current_xact_id/pg_current_snapshot (PostgreSQL 13+): Ubuntu 20.04 ships 12.
+_XMIN = "SELECT txid_snapshot_xmin(txid_current_snapshot())"
 _INSERT = """
     INSERT INTO user_codes (id, command, description, code, code_sha256, tags, created_at,
                             updated_at, usage_count, success_count, origin, legacy)
@@ -124,6 +133,7 @@ class PgUserCodeStore(CodeStore):
         self._follower: asyncio.Task[None] | None = None
         self._poll_lock = asyncio.Lock()
         self._poll_failing = False
+        self._reserved = 0  # creates in progress on this host
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -154,7 +164,15 @@ class PgUserCodeStore(CodeStore):
         async with self._poll_lock:
             async with self._database() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
                 xmin = await conn.fetchval(_XMIN)
-                rows = await conn.fetch("SELECT * FROM user_codes WHERE txid >= $1", self._xmin)
+                # Ids and change numbers first: while a long transaction (a pg_dump) holds xmin
+                # back, every poll sees the same recent rows again; only new versions are read.
+                recent = await conn.fetch("SELECT id, change FROM user_codes WHERE txid >= $1", self._xmin)
+                wanted = [r["id"] for r in recent if self._seen.get(r["id"], -1) < r["change"]]
+                rows = (
+                    await conn.fetch("SELECT * FROM user_codes WHERE id = ANY($1::integer[])", wanted)
+                    if wanted
+                    else []
+                )
                 usage = await conn.fetch("SELECT * FROM library_usage WHERE txid >= $1", self._xmin)
             changed = self._apply(rows, usage)
             self._xmin = max(self._xmin, xmin)
@@ -168,6 +186,10 @@ class PgUserCodeStore(CodeStore):
             except StoreUnavailable as exc:
                 if not self._poll_failing:  # once per outage, not once a second
                     log.warning("user codes: cannot poll the database for changes: %s", exc.message)
+                self._poll_failing = True
+            except Exception:  # keep following: one bad poll must not stop this host's updates
+                if not self._poll_failing:
+                    log.exception("user codes: polling the database for changes failed")
                 self._poll_failing = True
             else:
                 if self._poll_failing:
@@ -188,17 +210,21 @@ class PgUserCodeStore(CodeStore):
         require_description: bool = True,
     ) -> UserCode:
         fields = self._check(command, description, code, tags, require_description)
-        return await self._shielded(self._create, fields, origin)
+        self._reserved += 1
+        try:
+            return await self._shielded(self._create, fields, origin)
+        finally:
+            self._reserved -= 1
 
     async def _create(self, fields: dict[str, Any], origin: str) -> UserCode:
         stamp = now_iso()
+        near_limit = len(self._codes) + self._reserved + NEAR_LIMIT >= self.limits.max_count
         async with self._database() as conn, conn.transaction():
-            live = await conn.fetchval(
-                "UPDATE user_code_count SET live = live + 1 WHERE live < $1 RETURNING live",
-                self.limits.max_count,
-            )
-            if live is None:
-                raise StoreFull(f"the user-code store is full ({self.limits.max_count} codes)")
+            if near_limit:
+                await conn.execute("SELECT pg_advisory_xact_lock($1)", CREATE_LOCK)
+                live = await conn.fetchval("SELECT count(*) FROM user_codes WHERE NOT deleted")
+                if live >= self.limits.max_count:
+                    raise StoreFull(f"the user-code store is full ({self.limits.max_count} codes)")
             try:
                 code_id = await conn.fetchval("SELECT nextval('user_code_ids')")
             except asyncpg.SequenceGeneratorLimitExceededError:
@@ -253,7 +279,6 @@ class PgUserCodeStore(CodeStore):
                 sha256(""),
                 now_iso(),
             )
-            await conn.execute("UPDATE user_code_count SET live = live - 1")
         self._apply((tombstone,), ())
         return code_of(old)
 

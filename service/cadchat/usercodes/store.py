@@ -1,5 +1,6 @@
-"""The user-code store the service talks to: an in-memory view of the directory, kept in step
-with it by one writer at a time.
+"""The user-code store the service talks to. CodeStore is what every backend shares: reads from
+an in-memory view, validation, change callbacks. UserCodeStore, the file backend, keeps that view
+in step with the directory by one writer at a time (the PostgreSQL backend: pgstore.py).
 
 Reads are served from memory, which changes only after the files are committed, so a reader
 never sees a half-written code. One process owns the directory (DiskStore.acquire). Within it,
