@@ -5,6 +5,7 @@ off-host hook, metrics, and one line per run."""
 from __future__ import annotations
 
 import fcntl
+import itertools
 import os
 import shlex
 import shutil
@@ -222,4 +223,99 @@ class TestBackupJob:
         done = job(OFFSITE_HOOK="echo 'bucket not found' >&2; exit 3")
         assert done.returncode == 1
         assert done.stderr == "cadchat-backup: FAILED: off-host hook: bucket not found\n"
+        assert metrics(job.tmp)["cadchat_backup_last_run_success"] == 0
+
+
+# --- the shared PostgreSQL store (SOURCE=postgresql) ---------------------------------------------
+
+_databases = itertools.count(1)
+ROWS = [
+    (1, "RING", '(defun c:RING ()\r\n  (command "_.CIRCLE" pause 10)\r\n)\r\n'),
+    (2, "TABS", '(defun c:TABS ()\n\t(princ "制表\\t符 | \\\\ 反斜杠")\n  (princ))'),
+    (3, "EMPTYISH", ";; 注释\n"),
+]
+
+
+@pytest.fixture(scope="module")
+def pg_server():
+    """A throwaway cluster of this module's own (its roles and passwords touch no other test)."""
+    from pgcluster import bin_dir, running_cluster
+
+    if bin_dir() is None or shutil.which("pg_dump") is None:
+        pytest.skip("PostgreSQL server and client binaries not found (Debian: apt-get install postgresql)")
+    with running_cluster() as cluster:
+        yield cluster
+
+
+def literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def code_digests(cluster, database: str) -> list[str]:
+    return cluster.psql(
+        "SELECT id || ' ' || command || ' ' || encode(sha256(convert_to(code, 'UTF8')), 'hex') "
+        "FROM user_codes ORDER BY id",
+        database,
+    ).splitlines()
+
+
+@pytest.fixture
+def pg_store(pg_server, tmp_path):
+    """The application's role (password, scram-sha-256) owning a database with three codes."""
+    from pgcluster import PASSWORD_ROLE
+
+    password = "Pw-backup-" + "k9" * 8
+    exists = pg_server.psql(f"SELECT count(*) FROM pg_roles WHERE rolname = '{PASSWORD_ROLE}'")
+    role = PASSWORD_ROLE if exists == "1" else pg_server.create_role(password=password)
+    pg_server.psql(f'ALTER ROLE "{role}" PASSWORD {literal(password)}')
+    database = pg_server.create_database(f"backup_{next(_databases)}", owner=role)
+    values = ", ".join(f"({i}, {literal(c)}, {literal(code)})" for i, c, code in ROWS)
+    pg_server.psql(
+        "CREATE TABLE user_codes (id bigint PRIMARY KEY, command text NOT NULL, code text NOT NULL);"
+        f' ALTER TABLE user_codes OWNER TO "{role}";'
+        f" INSERT INTO user_codes VALUES {values};",
+        database,
+    )
+    secret = tmp_path / "db-password"
+    secret.write_text(password + "\n")
+    secret.chmod(0o600)
+    url = pg_server.url(database, user=role)
+    return {"url": url, "secret": secret, "password": password, "database": database}
+
+
+@pytest.mark.skipif(not CLI.exists(), reason="the cadchat CLI is installed with the service")
+class TestPostgresqlSource:
+    def test_a_run_dumps_verifies_counts_and_the_dump_restores_byte_identical(self, job, pg_server, pg_store):
+        done = job(SOURCE="postgresql", DB_URL=pg_store["url"], DB_PASSWORD_FILE=pg_store["secret"])
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith("cadchat-backup: ok archive=") and " codes=3 " in done.stdout
+        assert pg_store["password"] not in done.stdout + done.stderr
+        [dump] = sorted(job.backups.glob("cadchat-backup-*.dump"))
+        assert oct(dump.stat().st_mode & 0o777) == "0o600"
+        assert archives(job.backups) == []
+        m = metrics(job.tmp)
+        assert m["cadchat_backup_last_run_success"] == 1 and m["cadchat_backup_codes"] == 3
+        assert m["cadchat_backup_archives"] == 1 and m["cadchat_backup_archive_bytes"] == dump.stat().st_size
+
+        target = pg_server.create_database(pg_store["database"] + "_restored")
+        restored = subprocess.run(
+            ["pg_restore", "--no-owner", "--exit-on-error", "--dbname", pg_server.url(target), str(dump)],
+            capture_output=True,
+            text=True,
+            env={k: v for k, v in os.environ.items() if not k.startswith("PG")},
+            timeout=60,
+        )
+        assert restored.returncode == 0, restored.stderr
+        assert code_digests(pg_server, target) == code_digests(pg_server, pg_store["database"])
+        assert len(code_digests(pg_server, target)) == len(ROWS)
+
+    def test_a_wrong_password_fails_the_run_and_keeps_no_partial_dump(self, job, pg_store, tmp_path):
+        wrong = tmp_path / "wrong-password"
+        wrong.write_text("not-the-password\n")
+        wrong.chmod(0o600)
+        done = job(SOURCE="postgresql", DB_URL=pg_store["url"], DB_PASSWORD_FILE=wrong)
+        assert done.returncode == 1
+        assert done.stderr.startswith("cadchat-backup: FAILED: pg_dump") and "password" in done.stderr
+        assert "not-the-password" not in done.stdout + done.stderr
+        assert list(job.backups.glob("*.dump")) == [] and list(job.backups.glob(".*")) == []
         assert metrics(job.tmp)["cadchat_backup_last_run_success"] == 0

@@ -16,6 +16,10 @@ from _ansible_paths import REPO, ROLES, tool, tool_env
 ROLE = ROLES / "cadchat"
 DEFAULTS = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text(encoding="utf-8"))
 SECRET = "sk-test-not-a-real-key-0000"
+INTERNAL = yaml.safe_load((ROLE / "vars" / "main.yml").read_text(encoding="utf-8"))
+DB_URL = "postgresql://cadchat@10.0.1.20:5432/cadchat"
+DB_PASSWORD = "db-password-not-a-real-one-4d1f"
+DB = {**INTERNAL, "cadchat_database_url": DB_URL, "cadchat_database_password": DB_PASSWORD}
 
 
 def run_playbook(pb: Path, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -30,6 +34,15 @@ VARIANTS = {
     "env_systemd": ("cadchat.env.j2", {"cadchat_deploy_mode": "systemd"}),
     "env_docker": ("cadchat.env.j2", {"cadchat_deploy_mode": "docker"}),
     "compose": ("compose.yaml.j2", {"cadchat_deploy_mode": "docker"}),
+    "unit_db": ("cadchat.service.j2", {"cadchat_deploy_mode": "systemd", **DB}),
+    "env_db": (
+        "cadchat.env.j2",
+        {"cadchat_deploy_mode": "systemd", "cadchat_listen_address": "0.0.0.0", **DB},
+    ),
+    "compose_db": (
+        "compose.yaml.j2",
+        {"cadchat_deploy_mode": "docker", "cadchat_listen_address": "10.0.1.11", **DB},
+    ),
 }
 
 
@@ -132,6 +145,29 @@ def test_compose_project_binds_loopback_and_mounts_the_data_dir(rendered):
     assert service["mem_limit"] == "768m" and service["cap_drop"] == ["ALL"]
 
 
+def test_database_password_reaches_the_service_only_as_a_file(rendered, tmp_path):
+    from cadchat.config import load_settings
+
+    env, unit = rendered["env_db"], directives(rendered["unit_db"])
+    assert f"CADCHAT_DATABASE_URL={DB_URL}\n" in env and "CADCHAT_HOST=0.0.0.0\n" in env
+    path = "/etc/cadchat-database/password"
+    assert f"CADCHAT_DATABASE_PASSWORD_FILE={path}\n" in env
+    assert unit["EnvironmentFile"] == ["/etc/cadchat/cadchat.env"]
+    for text in (env, rendered["unit_db"], rendered["compose_db"]):
+        assert DB_PASSWORD not in text
+    assert "DATABASE" not in rendered["env_systemd"]
+    settings_file = tmp_path / "cadchat.env"
+    settings_file.write_text(env, encoding="utf-8")
+    settings = load_settings(environ={}, env_file=settings_file)
+    assert settings.database_url == DB_URL and str(settings.database_password_file) == path
+
+
+def test_compose_mounts_the_password_read_only_and_publishes_on_the_listen_address(rendered):
+    service = yaml.safe_load(rendered["compose_db"])["services"]["cadchat"]
+    assert service["ports"] == ["10.0.1.11:5000:5000"]
+    assert "/etc/cadchat-database/password:/run/secrets/cadchat-database-password:ro" in service["volumes"]
+
+
 # --- preflight -----------------------------------------------------------------------------------
 
 UBUNTU_2004 = {"distribution": "Ubuntu", "distribution_major_version": "20", "distribution_version": "20.04"}
@@ -147,6 +183,17 @@ BAD_INPUT = {
     "library_not_txt": ({"cadchat_command_files": ["tools.lsp"]}, {}, "only *.txt"),
     "newline_in_setting": ({"cadchat_settings": {"CADCHAT_LOG_LEVEL": "INFO\nX=1"}}, {}, "one line"),
     "old_python": ({"cadchat_python": "/usr/bin/python3.8-missing"}, {}, "needs Python >= 3.10"),
+    "password_in_database_url": (
+        {"cadchat_database_url": "postgresql://cadchat:hunter2@10.0.1.20:5432/cadchat"},
+        {},
+        "without a password",
+    ),
+    "database_url_in_settings": (
+        {"cadchat_settings": {"CADCHAT_DATABASE_URL": DB_URL}},
+        {},
+        "not from cadchat_settings",
+    ),
+    "listen_on_a_name": ({"cadchat_listen_address": "app1.internal"}, {}, "must be an IPv4 address"),
 }
 
 

@@ -27,6 +27,7 @@ FOUNDATION = [
 OTHER_AREAS = {
     "nginx": ["roles/nginx", "molecule/nginx"],
     "cadchat": ["roles/cadchat", "molecule/cadchat-systemd", "molecule/cadchat-docker"],
+    "postgresql": ["roles/postgresql", "molecule/scale-out"],
 }
 
 

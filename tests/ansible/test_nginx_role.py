@@ -51,6 +51,8 @@ VARIANTS = {
         },
     ),
     "no_ratelimit": ("site.conf.j2", {"nginx_ratelimit_enabled": False}),
+    "one_app_host": ("site.conf.j2", {"nginx_upstream_servers": ["10.0.1.11"]}),
+    "app_hosts": ("site.conf.j2", {"nginx_upstream_servers": ["10.0.1.11", "10.0.1.12:5001"]}),
     "raw_utf8_passed": ("site.conf.j2", {"nginx_raw_utf8_urls_refused": False}),
     "main": ("nginx.conf.j2", {}),
 }
@@ -177,6 +179,36 @@ def test_proxy_headers_timeouts_body_limit_keepalive(plain):
     assert 'proxy_set_header Connection "";' in plain and "proxy_http_version 1.1;" in plain
 
 
+def test_one_app_host_is_one_server_line_without_balancing(rendered):
+    upstream = block(rendered["one_app_host"], r"^upstream cadchat_app \{")
+    assert "server 10.0.1.11:5000;" in upstream
+    assert "least_conn" not in upstream and "max_fails" not in upstream
+    assert "proxy_next_upstream" not in rendered["one_app_host"]
+    assert "proxy_next_upstream" not in rendered["plain"] and "least_conn" not in rendered["plain"]
+
+
+def test_several_app_hosts_are_balanced_with_passive_health_checks(rendered):
+    conf = rendered["app_hosts"]
+    upstream = block(conf, r"^upstream cadchat_app \{")
+    assert re.search(r"^\s+least_conn;", upstream, re.M)
+    fails, timeout = DEFAULTS["nginx_upstream_max_fails"], DEFAULTS["nginx_upstream_fail_timeout"]
+    assert f"server 10.0.1.11:5000 max_fails={fails} fail_timeout={timeout}s;" in upstream
+    assert f"server 10.0.1.12:5001 max_fails={fails} fail_timeout={timeout}s;" in upstream
+    assert f"keepalive {DEFAULTS['nginx_upstream_keepalive']};" in upstream
+
+
+def test_several_app_hosts_retry_only_what_is_safe_to_send_again(rendered):
+    conf = rendered["app_hosts"]
+    (retry,) = re.findall(r"^\s+proxy_next_upstream (.*);", conf, re.M)
+    # Connection failures and timeouts only: no http_5xx (an answer is an answer), and never
+    # non_idempotent, so a POST (a save, a chat) already sent to one host is not sent to another.
+    assert retry.split() == ["error", "timeout"]
+    assert f"proxy_next_upstream_tries {DEFAULTS['nginx_upstream_next_tries']};" in conf
+    for path in DEFAULTS["nginx_stream_locations"]:
+        loc = block(conf, rf"^\s+location = {re.escape(path)} \{{")
+        assert "proxy_buffering off;" in loc and "proxy_next_upstream" not in loc
+
+
 def test_tls_mode_port_80_keeps_acme_and_redirects_the_rest(tls):
     http, https = servers(tls)
     assert "listen 80 default_server;" in http
@@ -247,6 +279,14 @@ BAD_INPUT = {
     "rate_format": ({"nginx_ratelimit_api_rate": "10 per second"}, "Rate limits must look like"),
     "plain_http_acme": ({"nginx_certbot_server": "http://acme.example.org/dir"}, "https:// ACME directory"),
     "old_tls": ({"nginx_tls_protocols": ["TLSv1.1", "TLSv1.2"]}, "may only hold TLSv1.2 and TLSv1.3"),
+    "upstream_with_scheme": (
+        {"nginx_upstream_servers": ["http://10.0.1.11:5000", "10.0.1.12"]},
+        "nginx_upstream_servers must be distinct host or host:port",
+    ),
+    "upstream_twice": (
+        {"nginx_upstream_servers": ["10.0.1.11", "10.0.1.11"]},
+        "nginx_upstream_servers must be distinct host or host:port",
+    ),
     "fd_limit_below_two_per_connection": (
         {"nginx_worker_connections": 4096, "nginx_worker_rlimit_nofile": 4096},
         "nginx_worker_rlimit_nofile at least 2 x nginx_worker_connections",

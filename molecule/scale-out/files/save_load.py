@@ -1,0 +1,65 @@
+"""Saves user codes through a URL with several concurrent clients for a while; prints a JSON report.
+
+    save_load.py BASE_URL SECONDS CLIENTS
+
+Every request: POST BASE_URL/api/user_codes/save with a unique command and code. The report holds
+each acknowledged save (HTTP 200 with success and a code_id: id, command, SHA-256 of the code,
+time) and each failed request (time, status or error), times in seconds since `started_at` (Unix
+time).
+Standard library only, so the Molecule controller's Python runs it as is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+
+
+def main() -> int:
+    base, seconds, clients = sys.argv[1].rstrip("/"), float(sys.argv[2]), int(sys.argv[3])
+    start = time.monotonic()
+    started_at = time.time()
+    acked: list[dict] = []
+    failed: list[dict] = []
+    lock = threading.Lock()
+
+    def client(n: int) -> None:
+        i = 0
+        while time.monotonic() - start < seconds:
+            i += 1
+            command = f"LOAD{n}X{i}"
+            code = f'(defun c:{command} ()\r\n  (princ "负载 {n}/{i}")\r\n  (princ))\r\n'
+            body = json.dumps({"command": command, "description": f"load {n} {i}", "code": code}).encode()
+            request = urllib.request.Request(
+                f"{base}/api/user_codes/save", body, {"Content-Type": "application/json"}, method="POST"
+            )
+            sent = time.monotonic() - start
+            try:
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    answer = json.load(response)
+                entry = {"id": answer["code_id"], "command": command, "sha256": hashlib.sha256(code.encode()).hexdigest()}
+                with lock:
+                    acked.append({**entry, "t": round(sent, 3)})
+            except urllib.error.HTTPError as exc:
+                with lock:
+                    failed.append({"t": round(sent, 3), "status": exc.code})
+            except (OSError, ValueError, KeyError) as exc:
+                with lock:
+                    failed.append({"t": round(sent, 3), "error": repr(exc)})
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    print(json.dumps({"started_at": started_at, "seconds": seconds, "acked": acked, "failed": failed}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
