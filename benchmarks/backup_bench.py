@@ -21,34 +21,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchstore import write_codes
 from cadchat.usercodes.disk import dump_json
-from cadchat.usercodes.model import UserCode
-
-
-def code_text(i: int) -> str:
-    lines = [f'  (princ "第{i}号程序 第{k}行 drawing helper")' for k in range(16)]
-    return f"(defun c:BENCH{i} (/ p)\r\n" + "\r\n".join(lines) + "\r\n  (princ)\r\n)\r\n"
 
 
 def make_store(data: Path, count: int) -> int:
-    codes = data / "user_codes"
-    codes.mkdir(parents=True)
-    total = 0
-    for i in range(1, count + 1):
-        code = UserCode(
-            id=i,
-            command=f"BENCH{i}",
-            description=f"基准测试程序 {i}",
-            code=code_text(i),
-            tags=("bench",),
-            created_at="2026-01-01T00:00:00+00:00",
-            updated_at="2026-01-01T00:00:00+00:00",
-        )
-        record = dump_json(code.to_record())
-        (codes / f"code-{i:07d}.json").write_bytes(record)
-        (codes / code.filename).write_bytes(code.code.encode("utf-8"))
-        total += len(record) + len(code.code.encode("utf-8"))
-    (codes / "ids.json").write_bytes(dump_json({"highest_id": count}))
+    codes = write_codes(data / "user_codes", count, stamp="2026-01-01T00:00:00+00:00")
+    total = sum(len(dump_json(c.to_record())) + len(c.code.encode("utf-8")) for c in codes)
+    (data / "user_codes" / "ids.json").write_bytes(dump_json({"highest_id": count}))
     (data / "command_files").mkdir()
     for name in ("tools.txt", "layers.txt"):
         lines = "".join(f"TOOL{k}|工具 {k} tool|T{k}|||basic\n" for k in range(500))

@@ -23,40 +23,20 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchstore import write_codes
 from pgcluster import running_cluster
 from serverproc import clean_env
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "service"))
 from cadchat.usercodes.disk import dump_json
-from cadchat.usercodes.model import UserCode, record_filename
 from cadchat.usercodes.popularity import LIBRARY_USAGE_FILE, Counts, dump_library_usage
 
 
-def code_text(i: int) -> str:
-    lines = [f'  (princ "第{i}号程序 第{k}行 drawing helper")' for k in range(16)]
-    return f"(defun c:BENCH{i} (/ p)\r\n" + "\r\n".join(lines) + "\r\n  (princ)\r\n)\r\n"
-
-
 def write_store(directory: Path, count: int) -> dict[int, str]:
-    """Records and .lsp files as the store writes them (without its per-file fsyncs: the
-    benchmark measures the migration, not the set-up)."""
-    directory.mkdir(parents=True)
-    digests = {}
-    for i in range(1, count + 1):
-        code = UserCode(
-            id=i,
-            command=f"BENCH{i}",
-            description=f"基准测试程序 {i}",
-            code=code_text(i),
-            tags=("bench",),
-            created_at="2026-11-29T10:00:00+00:00",
-            updated_at="2026-11-29T10:00:00+00:00",
-            usage_count=3 if i % 10 == 0 else 0,
-            success_count=2 if i % 10 == 0 else 0,
-        )
-        (directory / record_filename(i)).write_bytes(dump_json(code.to_record()))
-        (directory / code.filename).write_bytes(code.code.encode("utf-8"))
-        digests[i] = hashlib.sha256(code.code.encode("utf-8")).hexdigest()
+    """The file store (every 10th code with usage counts) plus library usage counts; returns
+    each code's SHA-256 by id."""
+    codes = write_codes(directory, count, stamp="2026-11-29T10:00:00+00:00", counted_every=10)
+    digests = {c.id: hashlib.sha256(c.code.encode("utf-8")).hexdigest() for c in codes}
     usage = {f"CMD{k}": Counts(k + 1, k, "2026-11-29T10:00:00+00:00") for k in range(50)}
     (directory / LIBRARY_USAGE_FILE).write_bytes(dump_json(dump_library_usage(usage)))
     return digests
