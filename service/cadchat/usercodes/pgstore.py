@@ -233,11 +233,6 @@ class PgUserCodeStore(CodeStore):
             row = await conn.fetchrow(_INSERT, *insert_args(draft))
         return self._take(row)
 
-    @observed("update")
-    async def update(self, code_id: int, changes: dict[str, Any], *, partial: bool) -> UserCode:
-        """PUT (partial=False: command, description and code required) or PATCH."""
-        return await self._shielded(self._update, code_id, changes, partial)
-
     async def _update(self, code_id: int, changes: dict[str, Any], partial: bool) -> UserCode:
         async with self._database() as conn, conn.transaction():
             row = await conn.fetchrow(
@@ -259,10 +254,6 @@ class PgUserCodeStore(CodeStore):
             )
         return self._take(row)
 
-    @observed("delete")
-    async def delete(self, code_id: int) -> UserCode:
-        return await self._shielded(self._delete, code_id)
-
     async def _delete(self, code_id: int) -> UserCode:
         async with self._database() as conn, conn.transaction():
             old = await conn.fetchrow(
@@ -282,10 +273,6 @@ class PgUserCodeStore(CodeStore):
         self._apply((tombstone,), ())
         return code_of(old)
 
-    @observed("feedback")
-    async def record_use(self, code_id: int, success: bool) -> UserCode:
-        return await self._shielded(self._record_use, code_id, success)
-
     async def _record_use(self, code_id: int, success: bool) -> UserCode:
         async with self._database() as conn:
             row = await conn.fetchrow(
@@ -297,10 +284,6 @@ class PgUserCodeStore(CodeStore):
         if row is None:
             raise NotFound(f"user code {code_id} not found")
         return self._take(row)
-
-    @observed("feedback")
-    async def record_library_use(self, command: Command, success: bool) -> Counts:
-        return await self._shielded(self._record_library_use, command.key, success)
 
     async def _record_library_use(self, key: str, success: bool) -> Counts:
         async with self._database() as conn:

@@ -164,16 +164,35 @@ class CodeStore:
     ) -> UserCode:
         raise NotImplementedError
 
+    @observed("update")
     async def update(self, code_id: int, changes: dict[str, Any], *, partial: bool) -> UserCode:
-        raise NotImplementedError
+        """PUT (partial=False: command, description and code required) or PATCH."""
+        return await self._shielded(self._update, code_id, changes, partial)
 
+    @observed("delete")
     async def delete(self, code_id: int) -> UserCode:
-        raise NotImplementedError
+        return await self._shielded(self._delete, code_id)
 
+    @observed("feedback")
     async def record_use(self, code_id: int, success: bool) -> UserCode:
+        return await self._shielded(self._record_use, code_id, success)
+
+    @observed("feedback")
+    async def record_library_use(self, command: Command, success: bool) -> Counts:
+        return await self._shielded(self._record_library_use, command.key, success)
+
+    # Each backend's own step of the mutations above (run shielded: a client that leaves does not
+    # cut a write in half).
+    async def _update(self, code_id: int, changes: dict[str, Any], partial: bool) -> UserCode:
         raise NotImplementedError
 
-    async def record_library_use(self, command: Command, success: bool) -> Counts:
+    async def _delete(self, code_id: int) -> UserCode:
+        raise NotImplementedError
+
+    async def _record_use(self, code_id: int, success: bool) -> UserCode:
+        raise NotImplementedError
+
+    async def _record_library_use(self, key: str, success: bool) -> Counts:
         raise NotImplementedError
 
     # -- shared internals ----------------------------------------------------------------------
@@ -339,11 +358,6 @@ class UserCodeStore(CodeStore):
             self._commit(code)
             return code
 
-    @observed("update")
-    async def update(self, code_id: int, changes: dict[str, Any], *, partial: bool) -> UserCode:
-        """PUT (partial=False: command, description and code required) or PATCH."""
-        return await self._shielded(self._update, code_id, changes, partial)
-
     async def _update(self, code_id: int, changes: dict[str, Any], partial: bool) -> UserCode:
         async with self._locked(code_id):
             # Merged under the code's lock: two PATCHes of different fields must not undo each other.
@@ -353,10 +367,6 @@ class UserCodeStore(CodeStore):
             await self._run(self.disk.write, updated, code_changed=updated.code != current.code)
             self._commit(updated)
             return updated
-
-    @observed("delete")
-    async def delete(self, code_id: int) -> UserCode:
-        return await self._shielded(self._delete, code_id)
 
     async def _delete(self, code_id: int) -> UserCode:
         async with self._locked(code_id):
@@ -370,10 +380,6 @@ class UserCodeStore(CodeStore):
             self._forget(code_id)
             return current
 
-    @observed("feedback")
-    async def record_use(self, code_id: int, success: bool) -> UserCode:
-        return await self._shielded(self._record_use, code_id, success)
-
     async def _record_use(self, code_id: int, success: bool) -> UserCode:
         async with self._locked(code_id):
             current = self._require(code_id)
@@ -384,10 +390,6 @@ class UserCodeStore(CodeStore):
             self._codes[code_id] = updated
             self.version += 1
             return updated
-
-    @observed("feedback")
-    async def record_library_use(self, command: Command, success: bool) -> Counts:
-        return await self._shielded(self._record_library_use, command.key, success)
 
     async def _record_library_use(self, key: str, success: bool) -> Counts:
         async with self._shared_files_lock:
