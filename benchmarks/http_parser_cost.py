@@ -13,8 +13,6 @@ core 1 and wrk to core 0 as in query_overhead.py. Needs `wrk` and `taskset`.
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import socket
 import sys
 import tempfile
@@ -47,12 +45,9 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=5)
     parser.add_argument("--connections", type=int, default=50)
     args = parser.parse_args()
-    for tool in ("wrk", "taskset"):
-        if not shutil.which(tool):
-            print(f"{tool} not found", file=sys.stderr)
-            return 2
-    if (os.cpu_count() or 1) < 2:
-        print("needs two cores (one for the server, one for wrk)", file=sys.stderr)
+    unavailable = wrkload.pinned_load_unavailable()
+    if unavailable:
+        print(unavailable, file=sys.stderr)
         return 2
     needs = [c.need for c in retrieval_eval.read_cases(retrieval_eval.DEFAULT_EVAL)]
     env = {"CADCHAT_LOG_LEVEL": "WARNING", "CADCHAT_WATCH": "false"}

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import shutil
 import statistics
 import sys
 import tempfile
@@ -107,12 +106,9 @@ def main() -> int:
     parser.add_argument("--access-log", action="store_true", help="cadchat servers write access lines (JSON)")
     parser.add_argument("--source", type=Path, help="run cadchat from DIR/service instead (before/after)")
     args = parser.parse_args()
-    for tool in ("wrk", "taskset"):
-        if not shutil.which(tool):
-            print(f"{tool} not found", file=sys.stderr)
-            return 2
-    if (os.cpu_count() or 1) < 2:
-        print("needs two cores (one for the server, one for wrk)", file=sys.stderr)
+    unavailable = wrkload.pinned_load_unavailable()
+    if unavailable:
+        print(unavailable, file=sys.stderr)
         return 2
     needs = [c.need for c in retrieval_eval.read_cases(retrieval_eval.DEFAULT_EVAL)]
     env = {"CADCHAT_LOG_LEVEL": "WARNING", "CADCHAT_WATCH": "false"}

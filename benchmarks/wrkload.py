@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import subprocess
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -22,6 +24,16 @@ request = function()
 end
 """
 _UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def pinned_load_unavailable() -> str | None:
+    """Why a server pinned to core 1 and wrk to core 0 cannot run here, or None when it can."""
+    for tool in ("wrk", "taskset"):
+        if not shutil.which(tool):
+            return f"{tool} not found"
+    if (os.cpu_count() or 1) < 2:
+        return "needs two cores (one for the server, one for wrk)"
+    return None
 
 
 def write_script(path: Path, bodies: Iterable[dict[str, Any]]) -> Path:
