@@ -62,7 +62,7 @@ def main() -> int:
                 pid,
             ):
                 print(f"{name}: GET {RAW_TARGET.decode()} (raw UTF-8) -> {raw_status(base)}", flush=True)
-                results[name] = load(base, pid, lua, args)
+                results[name] = load(base + "/api/query", pid, lua, args)
             show(name.split()[0], results[name])
     (c_name, c), (py_name, py) = results.items()
     print(
