@@ -1,6 +1,10 @@
 """Saves user codes through a URL with several concurrent clients for a while; prints a JSON report.
 
-    save_load.py BASE_URL SECONDS CLIENTS
+    save_load.py BASE_URL SECONDS CLIENTS [UNTIL_FILE]
+
+Without UNTIL_FILE the clients save for SECONDS; with it, until UNTIL_FILE exists and then SECONDS
+more (at most 300 s in all), so a step of the caller that takes long on a busy machine still has
+load running after it.
 
 Every request: POST BASE_URL/api/user_codes/save with a unique command and code. The report holds
 each acknowledged save (HTTP 200 with success and a code_id: id, command, SHA-256 of the code,
@@ -18,19 +22,28 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 
 def main() -> int:
     base, seconds, clients = sys.argv[1].rstrip("/"), float(sys.argv[2]), int(sys.argv[3])
+    until_file = Path(sys.argv[4]) if len(sys.argv) > 4 else None
     start = time.monotonic()
     started_at = time.time()
+    end = [None if until_file else start + seconds]  # set once UNTIL_FILE appears
+
+    def running() -> bool:
+        now = time.monotonic()
+        if end[0] is None and (until_file.exists() or now - start > 300 - seconds):
+            end[0] = now + seconds
+        return end[0] is None or now < end[0]
     acked: list[dict] = []
     failed: list[dict] = []
     lock = threading.Lock()
 
     def client(n: int) -> None:
         i = 0
-        while time.monotonic() - start < seconds:
+        while running():
             i += 1
             command = f"LOAD{n}X{i}"
             code = f'(defun c:{command} ()\r\n  (princ "负载 {n}/{i}")\r\n  (princ))\r\n'
