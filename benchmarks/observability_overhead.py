@@ -10,7 +10,8 @@ log (JSON lines, to a file) on, one with both off (`CADCHAT_REQUEST_METRICS=fals
 both alike) and the script prints each round's req/s and the server's CPU time per request
 (user + system, from /proc: unlike req/s it barely moves when other processes share the cores),
 the medians and best rounds and the cost of each in percent. Then, in-process, the CPU time the
-two add to one request (the metrics middleware around a trivial handler; one access-log line
+two add to one request (the request middleware around a trivial handler with request metrics
+on, less the same with them off; one access-log line
 recorded, then formatted as JSON and written to a file in one batch, as the access log's
 writer thread does), best of 5 repeats (of this checkout). `--source DIR` runs the servers from
 another checkout's `service/` (before/after). Needs `wrk` (Debian package).
@@ -42,17 +43,19 @@ def cpu_seconds(pid: int) -> float:
 
 
 def added_cpu_us(repeats: int = 5, calls: int = 20_000) -> dict[str, float]:
-    """CPU µs one request spends in the metrics middleware and in its access-log line."""
+    """CPU µs one request spends in request metrics and in its access-log line."""
     import asyncio
     import logging
 
     from aiohttp import web
     from aiohttp.test_utils import make_mocked_request
     from cadchat.accesslog import AccessLog
+    from cadchat.auth import AccessPolicy
     from cadchat.config import Settings
     from cadchat.keys import SETTINGS
     from cadchat.logsetup import JsonFormatter
-    from cadchat.metrics import Metrics, request_metrics
+    from cadchat.metrics import Metrics
+    from cadchat.middlewares import observer
 
     response = web.Response(body=b"{}")
 
@@ -76,15 +79,16 @@ def added_cpu_us(repeats: int = 5, calls: int = 20_000) -> dict[str, float]:
         return request
 
     request = asyncio.run(routed_request())
-    measure = request_metrics(Metrics())
+    policy = AccessPolicy(Settings())
+    measured, unmeasured = observer(policy, Metrics()), observer(policy, None)
 
     async def middleware_loop() -> None:
         for _ in range(calls):
-            await measure(request, handler)
+            await measured(request, handler)
 
     async def bare_loop() -> None:
         for _ in range(calls):
-            await handler(request)
+            await unmeasured(request, handler)
 
     def best(run) -> float:
         samples = []
@@ -185,7 +189,7 @@ def main() -> int:
         )
     added = added_cpu_us()
     print(
-        f"in-process, best of 5: metrics middleware {added['middleware']:.1f} us, access-log line (JSON, "
+        f"in-process, best of 5: request metrics {added['middleware']:.1f} us, access-log line (JSON, "
         f"to a file) {added['access_line']:.1f} us CPU a request; "
         f"{(added['middleware'] + added['access_line']) / low_off * 100:.1f} % of the best "
         f"{low_off:.0f} us CPU/request without them"

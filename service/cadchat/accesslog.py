@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import queue
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from aiohttp import web
@@ -74,21 +76,37 @@ class AccessLine(NamedTuple):
         }
 
 
-def access_line(request: web.BaseRequest, response: web.StreamResponse, seconds: float) -> AccessLine:
-    """The line of a request whose response was sent `seconds` after the request arrived."""
-    app = getattr(request, "app", None) if getattr(request, "match_info", None) is not None else None
-    trusted = app[SETTINGS].chat_trusted_proxies if app is not None else ()
-    request_id = request.get(REQUEST_ID) or response.headers.get("X-Request-ID", "-")
+def access_line(
+    request: web.BaseRequest,
+    response: web.StreamResponse,
+    seconds: float,
+    trusted: Sequence[str] | None = None,
+) -> AccessLine:
+    """The line of a request whose response was sent `seconds` after the request arrived.
+    `trusted`: the proxies whose `X-Forwarded-For` names the client (default: the app's
+    `chat_trusted_proxies`)."""
+    if trusted is None:
+        app = getattr(request, "app", None) if getattr(request, "match_info", None) is not None else None
+        trusted = app[SETTINGS].chat_trusted_proxies if app is not None else ()
+    # The id the client was given (a streamed answer sets its own header; aiohttp's own 400s
+    # for unparsable requests have none).
+    request_id = response.headers.get("X-Request-ID") or request.get(REQUEST_ID) or "-"
     client = client_address(request.remote, request.headers.get("X-Forwarded-For"), trusted)
-    return AccessLine(
-        time.time(),
-        request.method,
-        route_template(request),
-        response.status,
-        response.body_length,
-        round(seconds * 1000, 2),
-        request_id,
-        client[:MAX_CLIENT_CHARS],
+    # tuple.__new__: the fields in order, without NamedTuple's Python-level constructor.
+    return tuple.__new__(
+        AccessLine,
+        (
+            time.time(),
+            request.method,
+            route_template(request),
+            response.status,
+            response.body_length,
+            # milliseconds to two decimals (round(x, 2) converts through a decimal string:
+            # slower than everything else in the line together)
+            int(seconds * 100_000 + 0.5) / 100,
+            request_id,
+            client[:MAX_CLIENT_CHARS],
+        ),
     )
 
 
@@ -116,7 +134,10 @@ class AccessLog:
         self.logger = logging.getLogger(name)
         self._pending: list[AccessLine] = []
         self._timer: asyncio.TimerHandle | None = None
-        self._writer: ThreadPoolExecutor | None = None  # one thread: batches stay in order
+        # One thread: batches stay in order. A SimpleQueue hands a batch over without a lock
+        # the loop could wait for while the thread holds the interpreter.
+        self._writer: threading.Thread | None = None
+        self._batches: queue.SimpleQueue[tuple[str, threading.Event | None] | None] = queue.SimpleQueue()
         self.closed = False
 
     @property
@@ -136,21 +157,31 @@ class AccessLog:
         self._timer = None
         text = self._take()
         if text and self._writer is not None:
-            self._writer.submit(self._write_text, text)
+            self._batches.put((text, None))
 
     def _take(self) -> str:
         lines, self._pending = self._pending, []
         return self._format(lines) if lines else ""
 
     def start(self) -> AccessLog:
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cadchat-access-log")
+        self._writer = threading.Thread(target=self._write_batches, name="cadchat-access-log", daemon=True)
+        self._writer.start()
         return self
+
+    def _write_batches(self) -> None:
+        while (batch := self._batches.get()) is not None:
+            text, written = batch
+            self._write_text(text)
+            if written is not None:
+                written.set()
 
     def flush(self) -> None:
         """Write every pending line now, after the batches already handed to the writer."""
         text = self._take()
         if self._writer is not None:
-            self._writer.submit(self._write_text, text).result()
+            written = threading.Event()
+            self._batches.put((text, written))
+            written.wait()
         elif text:
             self._write_text(text)
 
@@ -161,7 +192,8 @@ class AccessLog:
             self._timer = None
         self.flush()
         if self._writer is not None:
-            self._writer.shutdown(wait=True)
+            self._batches.put(None)
+            self._writer.join()
             self._writer = None
         self.closed = True
 
@@ -210,10 +242,19 @@ class AccessLog:
         """aiohttp's access-log hook writing to this log: `web.run_app(access_log=log.logger,
         access_log_class=log.logger_class())`. aiohttp makes one instance a connection."""
         log = self
+        add = self.add
+        proxies: list[Any] = [None, ()]  # the app last seen, and its trusted proxies
 
         class AccessLogger(AbstractAccessLogger):
             def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-                log.add(access_line(request, response, time))
+                try:
+                    app = request.app  # a routed request (aiohttp's own 400s have no app)
+                except (AttributeError, AssertionError):
+                    add(access_line(request, response, time, ()))
+                    return
+                if app is not proxies[0]:
+                    proxies[:] = [app, app[SETTINGS].chat_trusted_proxies]
+                add(access_line(request, response, time, proxies[1]))
 
             @property
             def enabled(self) -> bool:
