@@ -121,6 +121,35 @@ class RequestSeries:
         yield latency
 
 
+class LoopCounter:
+    """A labelled counter updated by the event loop in plain numbers, exposed through
+    prometheus-client like its own Counter (`<name>_total`, `<name>_created`).
+
+    `cell(*labels)` gives the series' mutable cell; `cell[0] += 1` counts. Only the event
+    loop's thread may update cells."""
+
+    def __init__(self, name: str, documentation: str, labelnames: tuple[str, ...]) -> None:
+        self.name = name
+        self.documentation = documentation
+        self.labelnames = labelnames
+        self._cells: dict[tuple[str, ...], list[Any]] = {}
+
+    def cell(self, *labels: str) -> list[Any]:
+        found = self._cells.get(labels)
+        if found is None:
+            found = self._cells[labels] = [0, time.time()]
+        return found
+
+    def describe(self) -> list[Metric]:
+        return [CounterMetricFamily(self.name, self.documentation, labels=self.labelnames)]
+
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily(self.name, self.documentation, labels=self.labelnames)
+        for labels, (count, created) in list(self._cells.items()):
+            family.add_metric(labels, count, created=created if _CREATED_SERIES else None)
+        yield family
+
+
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
@@ -143,13 +172,12 @@ class Metrics:
             "Library files whose latest version was rejected (last good version served).",
             registry=self.registry,
         )
-        self.queries = Counter(
-            "cadchat_queries",
-            "Retrieval queries, by whether a command matched.",
-            ["matched"],
-            registry=self.registry,
+        self.queries = LoopCounter(
+            "cadchat_queries", "Retrieval queries, by whether a command matched.", ("matched",)
         )
-        self.query_outcomes = {True: self.queries.labels("true"), False: self.queries.labels("false")}
+        self.registry.register(self.queries)
+        # The counter cell of each outcome: `cell[0] += 1` counts a query.
+        self.query_outcomes = {True: self.queries.cell("true"), False: self.queries.cell("false")}
         self.in_flight = Gauge(
             "cadchat_http_requests_in_flight",
             "HTTP requests being handled now (streams until their last event).",
@@ -222,5 +250,19 @@ def route_template(request: web.BaseRequest) -> str:
     """The route a request matched, as its template (`/v1/codes/{id}`), or `unmatched`: metric
     labels and log fields never carry a raw path."""
     match_info = getattr(request, "match_info", None)
-    resource = match_info.route.resource if match_info is not None else None
-    return resource.canonical if resource is not None else "unmatched"
+    if match_info is None:
+        return "unmatched"
+    route = match_info.route
+    try:
+        return _TEMPLATES[route]
+    except KeyError:
+        pass
+    resource = route.resource
+    template = resource.canonical if resource is not None else "unmatched"
+    if resource is not None and len(_TEMPLATES) < 4096:  # the routes of the app: few
+        _TEMPLATES[route] = template
+    return template
+
+
+# The template of each route seen (a route's resource and template never change once the app runs).
+_TEMPLATES: dict[Any, str] = {}
