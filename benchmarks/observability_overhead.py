@@ -9,7 +9,9 @@ log (JSON lines, to a file) on, one with both off (`CADCHAT_REQUEST_METRICS=fals
 `--no-pin`). wrk drives them in alternating rounds (so a busy machine slows
 both alike) and the script prints each round's req/s and the server's CPU time per request
 (user + system, from /proc: unlike req/s it barely moves when other processes share the cores),
-the medians and best rounds and the cost of each in percent. Then, in-process, the CPU time the
+the medians and best rounds and the cost of each in percent (between medians, between best
+rounds, and the median of each round's own cost: both servers run back to back in a round).
+Then, in-process, the CPU time the
 two add to one request (the request middleware around a trivial handler with request metrics
 on, less the same with them off; one access-log line
 recorded, then formatted as JSON and written to a file in one batch, as the access log's
@@ -186,6 +188,14 @@ def main() -> int:
             f"best rounds: without {best_off:.0f} req/s, {low_off:.0f} us CPU/request; with {best_on:.0f} "
             f"req/s, {low_on:.0f} us CPU/request; cost {(best_off - best_on) / best_off * 100:.1f} % req/s, "
             f"{(low_on - low_off) / low_off * 100:.1f} % CPU"
+        )
+        # Each round runs both servers back to back: the cost within a round is less exposed to
+        # a load that changes from one round to the next than the cost between medians.
+        paired = [(o - n) / o * 100 for o, n in zip(results["off"], results["on"], strict=True)]
+        paired_cpu = [(n - o) / o * 100 for o, n in zip(cpu["off"], cpu["on"], strict=True)]
+        print(
+            f"round by round: cost {statistics.median(paired):.1f} % req/s, "
+            f"{statistics.median(paired_cpu):.1f} % CPU (medians of the {args.rounds} rounds' own costs)"
         )
     added = added_cpu_us()
     print(
