@@ -10,8 +10,8 @@ are written, so tokens and code never reach the log. As text:
 With `CADCHAT_LOG_FORMAT=json` the fields are keys of the line's JSON object (see logsetup).
 
 Cost: the event loop records a line's fields when a response is sent (a tuple appended to a
-list), formats what gathered every `CADCHAT_ACCESS_LOG_INTERVAL` seconds in one go, and hands
-the text to a writer thread, which writes it in one call to the log handler's stream, under
+list) and hands what gathered every `CADCHAT_ACCESS_LOG_INTERVAL` seconds to a writer thread,
+which formats the batch in one go and writes it in one call to the log handler's stream, under
 the handler's lock (so it never splits another log line). A log record, a handler call, a JSON
 encoding and a `write()` per request cost about as much CPU as answering `/api/query` from the
 cache did. Lines reach the log up to one interval late, stamped with their own time; `close()`
@@ -119,10 +119,10 @@ class AccessLog:
     """The access lines of one server, on their way to `handler` (a `logging.StreamHandler`,
     normally the service's own log handler: same stream, same format).
 
-    `add()` is called on the event loop. The lines gathered in `interval` seconds are formatted
-    there in one go, and written by a thread of their own (one `write()` a batch, under the
-    handler's lock, so the loop never waits for the disk or a pipe, and the thread holds the
-    interpreter only to make the call). Use as a context manager, or `start()` and `close()`;
+    `add()` is called on the event loop. The lines gathered in `interval` seconds are handed to a
+    thread of their own, which formats them in one go and writes them (one `write()` a batch,
+    under the handler's lock, so the loop never waits for the disk or a pipe). The formatter is
+    then used by that thread only. Use as a context manager, or `start()` and `close()`;
     `flush()` writes what is pending at once. Lines are formatted by the handler's formatter's
     `access_lines(name, lines)` when it has one (logsetup's formatters: the text its `format`
     would give), else as `logging.LogRecord`s through `handler.format()`.
@@ -137,7 +137,9 @@ class AccessLog:
         # One thread: batches stay in order. A SimpleQueue hands a batch over without a lock
         # the loop could wait for while the thread holds the interpreter.
         self._writer: threading.Thread | None = None
-        self._batches: queue.SimpleQueue[tuple[str, threading.Event | None] | None] = queue.SimpleQueue()
+        self._batches: queue.SimpleQueue[tuple[list[AccessLine], threading.Event | None] | None] = (
+            queue.SimpleQueue()
+        )
         self.closed = False
 
     @property
@@ -155,13 +157,9 @@ class AccessLog:
 
     def _hand_over(self) -> None:
         self._timer = None
-        text = self._take()
-        if text and self._writer is not None:
-            self._batches.put((text, None))
-
-    def _take(self) -> str:
         lines, self._pending = self._pending, []
-        return self._format(lines) if lines else ""
+        if lines and self._writer is not None:
+            self._batches.put((lines, None))
 
     def start(self) -> AccessLog:
         self._writer = threading.Thread(target=self._write_batches, name="cadchat-access-log", daemon=True)
@@ -170,20 +168,21 @@ class AccessLog:
 
     def _write_batches(self) -> None:
         while (batch := self._batches.get()) is not None:
-            text, written = batch
-            self._write_text(text)
+            lines, written = batch
+            if lines:
+                self._write_text(self._format(lines))
             if written is not None:
                 written.set()
 
     def flush(self) -> None:
         """Write every pending line now, after the batches already handed to the writer."""
-        text = self._take()
+        lines, self._pending = self._pending, []
         if self._writer is not None:
             written = threading.Event()
-            self._batches.put((text, written))
+            self._batches.put((lines, written))
             written.wait()
-        elif text:
-            self._write_text(text)
+        elif lines:
+            self._write_text(self._format(lines))
 
     def close(self) -> None:
         """Write every pending line (the server has stopped) and stop the writer thread."""
