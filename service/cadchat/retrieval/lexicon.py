@@ -39,6 +39,9 @@ CONCEPT_GROUPS: dict[str, tuple[str, ...]] = {
     "spline": ("样条", "曲线", "spline", "curve"),
     "hatch": ("填充", "剖面线", "图案", "hatch", "fill"),
     "point": ("点样式", "画点", "point"),
+    # which way a line runs off: both ends (XLINE) or one (RAY)
+    "both_ways": ("两头", "两端", "双向", "两个方向", "两边无限", "bidirectional"),
+    "one_way": ("单向", "一头", "一端", "一个方向", "unidirectional"),
     "construction": ("构造线", "参照线", "射线", "无限长", "xline", "ray"),
     "cloud": ("云线", "修订云", "云彩", "revcloud", "cloud"),
     # modify
@@ -175,6 +178,8 @@ OBJECT_CONCEPTS = frozenset(
         "spline",
         "point",
         "construction",
+        "both_ways",
+        "one_way",
         "cloud",
         "text",
         "mtext",
