@@ -96,11 +96,12 @@ def stem(word: str) -> str:
 
 
 # A contrast names what the user does NOT want ("bevel this corner instead of rounding it",
+# "make it longer, there is nothing to extend it to", "pan without moving anything",
 # "拖回来看看，不要改坐标"): from its marker to the end of the clause nothing is a need. In
 # Chinese only a clause that opens with the negation counts: "不要的线" (unwanted lines) and
 # "属性文字别没了" (must be kept) are needs.
 _CONTRAST = re.compile(
-    r"\b(?:instead\s+of|rather\s+than)\b[^,.;:!?，。；：！？]*"
+    r"\b(?:instead\s+of|rather\s+than|without|nothing\s+to|no\s+need\s+to)\b[^,.;:!?，。；：！？]*"
     r"|(?<=[,;，；、])\s*(?:而不是|不是|不要|不用|无需|别(?![的人处]))[^,.;:!?，。；：！？]*"
 )
 
