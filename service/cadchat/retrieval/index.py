@@ -36,6 +36,7 @@ from cadchat.retrieval.text import (
     is_cjk,
     is_stop_word,
     normalize,
+    read_phrasal_verbs,
     runs,
     stem,
     words,
@@ -244,7 +245,7 @@ def compound_names(words: list[str]) -> dict[str, float]:
 
 
 def analyze_query(text: str) -> Query:
-    norm = drop_contrast(normalize(text))
+    norm = read_phrasal_verbs(drop_contrast(normalize(text)))
     parts = runs(norm)
     features: dict[str, float] = {}
     sounds: dict[str, float] = {}

@@ -101,6 +101,8 @@ CONCEPT_GROUPS: dict[str, tuple[str, ...]] = {
     "erase": ("删除", "删掉", "擦除", "去掉", "清除对象", "erase", "delete", "remove"),
     "array": ("阵列", "排列", "一排", "成排", "环形", "均布", "array", "pattern"),
     "align": ("对齐", "align"),
+    # one kind of object made into another: 单行转多行, 线转多段线, 转实体
+    "convert": ("转换", "转为", "变成", "convert", "conversion"),
     # editing an existing object: with the object it names PEDIT, ATTEDIT, TEXTEDIT, BEDIT …
     "edit": ("编辑", "修改", "改", "edit", "modify"),
     "properties": ("特性", "属性面板", "属性", "properties", "property"),

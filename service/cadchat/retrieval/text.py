@@ -111,6 +111,22 @@ def drop_contrast(text: str) -> str:
     return _CONTRAST.sub(" ", text)
 
 
+# English verbs whose particle changes the operation: "turn this profile into a solid" converts
+# (it does not rotate), "break this block (back) into lines" / "break it apart" explodes (it
+# does not break a line at a point). The verb is read as the operation its phrase names.
+_PHRASAL = (
+    (re.compile(r"\bturn(?:s|ed|ing)?\b(?=(?:\s+[\w-]+){0,6}?\s+into\b)"), "convert"),
+    (re.compile(r"\bbreak(?:s|ing)?\b(?=(?:\s+[\w-]+){0,6}?\s+(?:into|apart|up)\b)"), "explode"),
+)
+
+
+def read_phrasal_verbs(text: str) -> str:
+    """`text` (normalized) with verb + particle phrases read as the operation they name."""
+    for pattern, verb in _PHRASAL:
+        text = pattern.sub(verb, text)
+    return text
+
+
 def runs(text: str) -> list[str]:
     """Normalized runs: CJK sequences, ASCII words and numbers, in order."""
     return _RUN.findall(normalize(text))
