@@ -135,7 +135,7 @@ CONCEPT_GROUPS: dict[str, tuple[str, ...]] = {
     "zoom": ("视图缩放", "看清", "全部显示", "看全图", "显示全部", "缩放视图", "zoom"),
     "pan": ("平移视图", "拖动视图", "移动视图", "pan"),
     "regen": ("重生成", "刷新", "重画", "regen", "refresh", "redraw"),
-    "distance": ("距离", "间距", "多远", "多长", "长度是多少", "distance", "dist"),
+    "distance": ("距离", "多远", "多长", "长度是多少", "distance", "dist"),
     # 平方/平米 and m2 (NFKC of ㎡) are how an area is said: "多少平方", "120㎡"
     "area": ("面积", "周长", "平方", "平米", "area", "perimeter", "m2"),
     "coordinate": ("坐标", "xyz", "coordinate"),
