@@ -100,6 +100,9 @@ def test_typed_command_name_weighs_more_than_the_same_word_in_a_sentence() -> No
     alone = analyze_query("offset")
     in_sentence = analyze_query("please offset this line")
     assert alone.features["n:offset"] > in_sentence.features["n:offset"]
+    # a short alias used as a Chinese verb is the command typed; a longer word is a word
+    assert analyze_query("co 一下这个柱子").features["n:co"] == alone.features["n:offset"]
+    assert analyze_query("measure 一下面积").features["n:measure"] == in_sentence.features["n:offset"]
     assert "n:a" not in analyze_query("draw a line").features  # stop words are no names
 
 

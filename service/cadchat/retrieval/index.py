@@ -25,7 +25,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import numpy as np
 
-from cadchat.retrieval.lexicon import OBJECT_CONCEPTS, concepts, sound_concepts
+from cadchat.retrieval.lexicon import OBJECT_CONCEPTS, VERB_COMPLEMENTS, concepts, sound_concepts
 from cadchat.retrieval.lexicon import preload as preload_sounds
 from cadchat.retrieval.phonetic import word_keys
 from cadchat.retrieval.text import (
@@ -65,6 +65,7 @@ Q_SOUND = 0.4  # a corpus pair that sounds like a typed pair unknown to the corp
 Q_SOUND_CONCEPT = 0.75  # a concept the need only sounds like, relative to naming it
 Q_SOUND_TITLE = Q_TITLE * Q_SOUND_CONCEPT  # an official name the need only sounds like
 MAX_TITLE = 8  # characters of an official name looked for inside a query
+MAX_ALIAS_VERB = 3  # letters of an alias typed as a verb ("co 一下"); longer ones are words
 
 
 # A clause that sends the reader to another command ("；保留属性文字用BURST": for that, use
@@ -103,7 +104,7 @@ def _text_features(text: str, weight: float, into: dict[str, float]) -> None:
     parts = runs(text)
     for gram in grams_across_numbers(parts):
         into[gram] = max(weight, into.get(gram, 0.0))
-    for run in parts:
+    for k, run in enumerate(parts):
         if is_cjk(run):
             keys = cjk_grams(run)
         elif run.isdigit():
@@ -251,7 +252,7 @@ def analyze_query(text: str) -> Query:
     sounds: dict[str, float] = {}
     stemmed: list[str] = []
     typed_command = len(parts) == 1 and not is_cjk(parts[0])
-    for run in parts:
+    for k, run in enumerate(parts):
         if is_cjk(run):
             grams = cjk_grams(run)
             for gram in grams:
@@ -268,8 +269,14 @@ def analyze_query(text: str) -> Query:
         elif run.isdigit() or (is_stop_word(run) and len(parts) > 1):
             continue
         else:
-            # Any word may be a command name or alias typed as such ("offset", "TR").
-            features["n:" + run] = Q_NAME if typed_command else Q_NAME_IN_TEXT
+            # Any word may be a command name or alias typed as such ("offset", "TR"); a short
+            # one used as a Chinese verb ("co 一下", "tr掉") is an alias typed as the command.
+            used_as_verb = (
+                len(run) <= MAX_ALIAS_VERB
+                and k + 1 < len(parts)
+                and parts[k + 1].startswith(VERB_COMPLEMENTS)
+            )
+            features["n:" + run] = Q_NAME if typed_command or used_as_verb else Q_NAME_IN_TEXT
             word = stem(run)
             stemmed.append(word)
             features["w:" + word] = Q_WORD

@@ -250,7 +250,7 @@ VERB_CHARACTERS: dict[str, str] = {
     "偏": "offset",
 }
 _BEFORE_VERB = frozenset("的了个一把将给帮我你请要想能再先又都就往向朝前后左右上下里外度米")
-_COMPLEMENTS = ("一下", "下", "到", "在", "掉", "个", "出", "过去", "回")
+VERB_COMPLEMENTS = ("一下", "下", "到", "在", "掉", "个", "出", "过去", "回")
 
 
 def verb_concepts(normalized_text: str) -> set[str]:
@@ -263,7 +263,7 @@ def verb_concepts(normalized_text: str) -> set[str]:
         before = normalized_text[i - 1] if i else " "
         after = normalized_text[i + 1 : i + 3]
         if (before <= "\u3000" or before in _BEFORE_VERB) and (
-            after[:1].isdigit() or after.startswith(_COMPLEMENTS)
+            after[:1].isdigit() or after.startswith(VERB_COMPLEMENTS)
         ):
             found.add(concept)
     return found
