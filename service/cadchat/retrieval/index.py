@@ -104,7 +104,7 @@ def _text_features(text: str, weight: float, into: dict[str, float]) -> None:
     parts = runs(text)
     for gram in grams_across_numbers(parts):
         into[gram] = max(weight, into.get(gram, 0.0))
-    for k, run in enumerate(parts):
+    for run in parts:
         if is_cjk(run):
             keys = cjk_grams(run)
         elif run.isdigit():
