@@ -88,6 +88,7 @@ def test_concepts_from_chinese_phrases_and_english_words() -> None:
     assert {"undo"} <= concepts(normalize("退回上一步"), [])
     assert {"extrude"} <= concepts(normalize("轮廓拉高3000"), [])
     assert {"join", "solid3d"} <= concepts(normalize("两个实体合成一个"), [])
+    assert {"continued", "dimension"} <= concepts(normalize("一个接一个连着标注"), [])
 
 
 def test_which_way_a_line_runs_off_tells_xline_from_ray() -> None:
@@ -419,6 +420,9 @@ def test_numbers_join_the_characters_around_them_and_units_name_concepts() -> No
         ("整张图往右挪2000", {"move"}),  # before an amount
         ("这个平面要转90度", {"rotate"}),
         ("剪掉", {"trim"}),  # first
+        ("连着往后标，一个接一个", {"dimension"}),  # the last word of its clause
+        ("往右转", {"rotate"}),
+        ("转pdf", set()),  # a word, not the clause's end, follows
         ("坐标在原点", set()),  # 标 of 坐标 is no verb
         ("转换成pdf", set()),  # nor 转 of 转换
         ("标高", set()),

@@ -115,6 +115,19 @@ CONCEPT_GROUPS: dict[str, tuple[str, ...]] = {
     "text": ("文字", "文本", "写字", "字体", "text", "font", "write"),
     "mtext": ("多行文字", "段落", "mtext", "paragraph"),
     "dimension": ("标注", "尺寸", "dimension", "dim"),
+    # one after another: DIMCONTINUE (a dimension chain), continuous orbit
+    "continued": (
+        "连续",
+        "连着",
+        "接着",
+        "一个接一个",
+        "一道接一道",
+        "挨个",
+        "串联",
+        "continue",
+        "continuous",
+        "chain",
+    ),
     "radius": ("半径", "radius"),
     "diameter": ("直径", "diameter"),
     "angle": ("角度", "夹角", "angle", "angular"),
@@ -185,6 +198,7 @@ OBJECT_CONCEPTS = frozenset(
         "cloud",
         "text",
         "mtext",
+        "continued",
         "radius",
         "diameter",
         "angle",
@@ -239,7 +253,7 @@ def concepts(normalized_text: str, stemmed_words: Iterable[str]) -> set[str]:
 # Colloquial Chinese says an operation with one verb character and a complement: 标一下, 往后标到,
 # 剪掉, 挪到, 转90度, 偏2400. One character alone is too ambiguous (坐标, 转换, 偏差), so it
 # counts only as a verb: after a function word, a direction or an amount (or first), and before
-# a complement or a number.
+# a complement, a number or the end of its clause.
 VERB_CHARACTERS: dict[str, str] = {
     "标": "dimension",
     "剪": "trim",
@@ -253,6 +267,11 @@ _BEFORE_VERB = frozenset("的了个一把将给帮我你请要想能再先又都
 VERB_COMPLEMENTS = ("一下", "下", "到", "在", "掉", "个", "出", "过去", "回")
 
 
+def _ends_clause(after: str) -> bool:
+    """Whether a verb is the last word of its clause ("往后标，…"): text or punctuation ends."""
+    return not after or (after[0] <= "\u3000" and not after[0].isalnum())
+
+
 def verb_concepts(normalized_text: str) -> set[str]:
     """Concepts said by a verb character used as a verb (see `VERB_CHARACTERS`)."""
     found: set[str] = set()
@@ -263,7 +282,7 @@ def verb_concepts(normalized_text: str) -> set[str]:
         before = normalized_text[i - 1] if i else " "
         after = normalized_text[i + 1 : i + 3]
         if (before <= "\u3000" or before in _BEFORE_VERB) and (
-            after[:1].isdigit() or after.startswith(VERB_COMPLEMENTS)
+            after[:1].isdigit() or after.startswith(VERB_COMPLEMENTS) or _ends_clause(after)
         ):
             found.add(concept)
     return found
