@@ -432,6 +432,16 @@ def test_one_verb_character_says_an_operation_only_as_a_verb(text: str, expected
     assert verb_concepts(normalize(text)) == expected
 
 
+def test_a_concept_the_official_name_says_decides_a_tie() -> None:
+    move = document_features("MOVE", ("M",), "移动：把对象移到另一个位置（挪动）move")
+    text_move = document_features("DIMTEDIT", (), "编辑标注文字：移动标注文字（标注数字挪位置）dimtedit")
+    assert move["c:move"] > text_move["c:move"]
+    index = build_index(
+        lib(("DIMTEDIT", "编辑标注文字：标注数字挪位置", "", "basic"), ("MOVE", "移动：挪动", "M", "basic"))
+    )
+    assert search([index], analyze_query("门往左挪300"), 2, lambda c: c.key)[0].entry.name == "MOVE"
+
+
 def test_action_and_object_pair_is_a_feature_of_both_sides() -> None:
     assert concept_pairs({"join", "solid3d"}) == ["cp:join+solid3d"]
     assert "cp:join+solid3d" in analyze_query("两个实体合并成一个").features

@@ -46,6 +46,9 @@ T = TypeVar("T")
 
 # Field weights: a name or concept hit says far more than a shared character.
 W_NAME = 1.0
+# A concept the official name says (移动 of MOVE) against one only a phrasing says (挪 of
+# DIMTEDIT's "标注数字挪位置"): a hair heavier, so it decides what would otherwise be a tie.
+W_CONCEPT_NAMED = 0.905
 W_CONCEPT = 0.9
 W_CONCEPT_EXPLAINED = 0.75  # a concept only the explanation mentions, not the name or phrasings
 W_TITLE = 0.8
@@ -189,8 +192,10 @@ def document_features(
     # happens to mention ("绘制两端无限延伸的直线" does not make XLINE an extend command).
     for concept in concepts(normalize(explanation), words(explanation)) - found:
         features["c:" + concept] = W_CONCEPT_EXPLAINED * concept_prior
+    named = concepts(normalize(title), [stem(normalize(name))]) if title else set()
     for concept in found:
-        features["c:" + concept] = W_CONCEPT * concept_prior
+        weight = W_CONCEPT_NAMED if concept in named else W_CONCEPT
+        features["c:" + concept] = weight * concept_prior
     for pair in concept_pairs(found):
         features[pair] = W_CONCEPT * concept_prior
     if prior != 1.0:
