@@ -104,7 +104,7 @@ CONCEPT_GROUPS: dict[str, tuple[str, ...]] = {
     # one kind of object made into another: 单行转多行, 线转多段线, 转实体
     "convert": ("转换", "转为", "变成", "convert", "conversion"),
     # editing an existing object: with the object it names PEDIT, ATTEDIT, TEXTEDIT, BEDIT …
-    "edit": ("编辑", "修改", "改", "edit", "modify"),
+    "edit": ("编辑", "修改", "改", "调整", "调一下", "edit", "modify", "change", "adjust"),
     "properties": ("特性", "属性面板", "属性", "properties", "property"),
     "matchprop": ("格式刷", "特性匹配", "刷成一样", "匹配", "matchprop", "match"),
     "divide": ("等分", "定数等分", "divide"),
