@@ -179,7 +179,8 @@ CONCEPT_GROUPS: dict[str, tuple[str, ...]] = {
 }
 
 # Concepts that name things rather than operations. In "把这个块炸开" the operation (炸开) decides
-# the command; the object (块) only narrows it, so object concepts weigh less in a query.
+# the command; the object (块) only narrows it, so object concepts weigh less in a query. So do
+# qualifiers of the operation (两头 of a line, 连着 of dimensions): they narrow, not decide.
 OBJECT_CONCEPTS = frozenset(
     [
         "draw",
@@ -268,7 +269,7 @@ VERB_COMPLEMENTS = ("一下", "下", "到", "在", "掉", "个", "出", "过去"
 
 
 def _ends_clause(after: str) -> bool:
-    """Whether a verb is the last word of its clause ("往后标，…"): text or punctuation ends."""
+    """Whether a verb is the last word of its clause ("往后标，…"): the text ends or punctuation follows."""
     return not after or (after[0] <= "\u3000" and not after[0].isalnum())
 
 
