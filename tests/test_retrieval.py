@@ -442,6 +442,14 @@ def test_a_concept_the_official_name_says_decides_a_tie() -> None:
     assert search([index], analyze_query("门往左挪300"), 2, lambda c: c.key)[0].entry.name == "MOVE"
 
 
+def test_a_distance_the_need_dimensions_is_no_inquiry() -> None:
+    assert (
+        "c:distance" not in analyze_query("put a dimension showing the distance between the columns").features
+    )
+    assert "c:distance" not in analyze_query("标一下两个孔的距离").features
+    assert "c:distance" in analyze_query("两点距离是多少").features
+
+
 def test_action_and_object_pair_is_a_feature_of_both_sides() -> None:
     assert concept_pairs({"join", "solid3d"}) == ["cp:join+solid3d"]
     assert "cp:join+solid3d" in analyze_query("两个实体合并成一个").features

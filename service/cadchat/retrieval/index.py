@@ -297,9 +297,14 @@ def analyze_query(text: str) -> Query:
     for gram in grams_across_numbers(parts):
         features.setdefault(gram, Q_BIGRAM)
     named = concepts(norm, stemmed)
+    sounded = sound_concepts(norm) - named
+    if "dimension" in named:
+        # A distance the need dimensions is what the dimension shows, not an inquiry (DIST):
+        # "标一下两孔的距离", "put a dimension showing the distance between the columns".
+        named.discard("distance")
+        sounded.discard("distance")
     for concept in named:
         features["c:" + concept] = Q_OBJECT if concept in OBJECT_CONCEPTS else Q_ACTION
-    sounded = sound_concepts(norm) - named
     for concept in sounded:
         weight = Q_OBJECT if concept in OBJECT_CONCEPTS else Q_ACTION
         features["c:" + concept] = weight * Q_SOUND_CONCEPT
