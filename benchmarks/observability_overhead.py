@@ -9,8 +9,11 @@ log (JSON lines, to a file) on, one with both off (`CADCHAT_REQUEST_METRICS=fals
 `--no-pin`). wrk drives them in alternating rounds (so a busy machine slows
 both alike) and the script prints each round's req/s and the server's CPU time per request
 (user + system, from /proc: unlike req/s it barely moves when other processes share the cores),
-the medians and best rounds and the cost of each in percent. Then, in-process, the CPU time the
-two add to one request (the metrics middleware around a trivial handler; one access-log line
+the medians and best rounds and the cost of each in percent (between medians, between best
+rounds, and the median of each round's own cost: both servers run back to back in a round).
+Then, in-process, the CPU time the
+two add to one request (the request middleware around a trivial handler with request metrics
+on, less the same with them off; one access-log line
 recorded, then formatted as JSON and written to a file in one batch, as the access log's
 writer thread does), best of 5 repeats (of this checkout). `--source DIR` runs the servers from
 another checkout's `service/` (before/after). Needs `wrk` (Debian package).
@@ -42,17 +45,19 @@ def cpu_seconds(pid: int) -> float:
 
 
 def added_cpu_us(repeats: int = 5, calls: int = 20_000) -> dict[str, float]:
-    """CPU µs one request spends in the metrics middleware and in its access-log line."""
+    """CPU µs one request spends in request metrics and in its access-log line."""
     import asyncio
     import logging
 
     from aiohttp import web
     from aiohttp.test_utils import make_mocked_request
     from cadchat.accesslog import AccessLog
+    from cadchat.auth import AccessPolicy
     from cadchat.config import Settings
     from cadchat.keys import SETTINGS
     from cadchat.logsetup import JsonFormatter
-    from cadchat.metrics import Metrics, request_metrics
+    from cadchat.metrics import Metrics
+    from cadchat.middlewares import observer
 
     response = web.Response(body=b"{}")
 
@@ -76,15 +81,16 @@ def added_cpu_us(repeats: int = 5, calls: int = 20_000) -> dict[str, float]:
         return request
 
     request = asyncio.run(routed_request())
-    measure = request_metrics(Metrics())
+    policy = AccessPolicy(Settings())
+    measured, unmeasured = observer(policy, Metrics()), observer(policy, None)
 
     async def middleware_loop() -> None:
         for _ in range(calls):
-            await measure(request, handler)
+            await measured(request, handler)
 
     async def bare_loop() -> None:
         for _ in range(calls):
-            await handler(request)
+            await unmeasured(request, handler)
 
     def best(run) -> float:
         samples = []
@@ -183,9 +189,17 @@ def main() -> int:
             f"req/s, {low_on:.0f} us CPU/request; cost {(best_off - best_on) / best_off * 100:.1f} % req/s, "
             f"{(low_on - low_off) / low_off * 100:.1f} % CPU"
         )
+        # Each round runs both servers back to back: the cost within a round is less exposed to
+        # a load that changes from one round to the next than the cost between medians.
+        paired = [(o - n) / o * 100 for o, n in zip(results["off"], results["on"], strict=True)]
+        paired_cpu = [(n - o) / o * 100 for o, n in zip(cpu["off"], cpu["on"], strict=True)]
+        print(
+            f"round by round: cost {statistics.median(paired):.1f} % req/s, "
+            f"{statistics.median(paired_cpu):.1f} % CPU (medians of the {args.rounds} rounds' own costs)"
+        )
     added = added_cpu_us()
     print(
-        f"in-process, best of 5: metrics middleware {added['middleware']:.1f} us, access-log line (JSON, "
+        f"in-process, best of 5: request metrics {added['middleware']:.1f} us, access-log line (JSON, "
         f"to a file) {added['access_line']:.1f} us CPU a request; "
         f"{(added['middleware'] + added['access_line']) / low_off * 100:.1f} % of the best "
         f"{low_off:.0f} us CPU/request without them"

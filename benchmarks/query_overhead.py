@@ -13,7 +13,8 @@ the same rotating bodies (the labelled needs of the retrieval eval set):
 bare and cached run side by side and take turns (`--rounds`, alternating order), so a machine
 whose load changes during the run slows both alike; uncached runs after them. Prints each
 round's req/s (wrk) and requests per CPU-second of the server (from /proc: the time the
-server waited for its core does not count), the medians, and cached/bare and uncached/bare.
+server waited for its core does not count), the medians, cached/bare (of the medians, and the
+median of each round's own ratio) and uncached/bare.
 The cadchat servers run with request metrics on and, with `--access-log`, the access log too
 (JSON lines at INFO, as deployed), otherwise at log level WARNING. Needs `wrk` and `taskset`.
 `--source DIR` runs cadchat from another checkout's `service/` (e.g.
@@ -139,6 +140,15 @@ def main() -> int:
         show("bare", bare)
         show("cached", cached)
         ratio("cached", cached, bare)
+        # Bare and cached run back to back in each round: the ratio within a round is less
+        # exposed to a load that changes from one round to the next.
+        pairs = list(zip(results["cached"], results["bare"], strict=True))
+        print(
+            "cached / bare round by round (medians): "
+            f"{statistics.median(c['rps'] / b['rps'] for c, b in pairs):.1%} (wrk req/s), "
+            f"{statistics.median(c['cpu_rps'] / b['cpu_rps'] for c, b in pairs):.1%} (req per CPU-second)",
+            flush=True,
+        )
         if not args.skip_uncached:
             library = generate_library.write(work / "library" / "big.txt", args.commands)
             uncached_env = {**env, "CADCHAT_LIBRARY_PATHS": str(library), "CADCHAT_QUERY_CACHE_SIZE": "0"}

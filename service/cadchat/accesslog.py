@@ -10,8 +10,8 @@ are written, so tokens and code never reach the log. As text:
 With `CADCHAT_LOG_FORMAT=json` the fields are keys of the line's JSON object (see logsetup).
 
 Cost: the event loop records a line's fields when a response is sent (a tuple appended to a
-list), formats what gathered every `CADCHAT_ACCESS_LOG_INTERVAL` seconds in one go, and hands
-the text to a writer thread, which writes it in one call to the log handler's stream, under
+list) and hands what gathered every `CADCHAT_ACCESS_LOG_INTERVAL` seconds to a writer thread,
+which formats the batch in one go and writes it in one call to the log handler's stream, under
 the handler's lock (so it never splits another log line). A log record, a handler call, a JSON
 encoding and a `write()` per request cost about as much CPU as answering `/api/query` from the
 cache did. Lines reach the log up to one interval late, stamped with their own time; `close()`
@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import queue
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from aiohttp import web
@@ -74,21 +76,37 @@ class AccessLine(NamedTuple):
         }
 
 
-def access_line(request: web.BaseRequest, response: web.StreamResponse, seconds: float) -> AccessLine:
-    """The line of a request whose response was sent `seconds` after the request arrived."""
-    app = getattr(request, "app", None) if getattr(request, "match_info", None) is not None else None
-    trusted = app[SETTINGS].chat_trusted_proxies if app is not None else ()
-    request_id = request.get(REQUEST_ID) or response.headers.get("X-Request-ID", "-")
+def access_line(
+    request: web.BaseRequest,
+    response: web.StreamResponse,
+    seconds: float,
+    trusted: Sequence[str] | None = None,
+) -> AccessLine:
+    """The line of a request whose response was sent `seconds` after the request arrived.
+    `trusted`: the proxies whose `X-Forwarded-For` names the client (default: the app's
+    `chat_trusted_proxies`)."""
+    if trusted is None:
+        app = getattr(request, "app", None) if getattr(request, "match_info", None) is not None else None
+        trusted = app[SETTINGS].chat_trusted_proxies if app is not None else ()
+    # The id the client was given (a streamed answer sets its own header; aiohttp's own 400s
+    # for unparsable requests have none).
+    request_id = response.headers.get("X-Request-ID") or request.get(REQUEST_ID) or "-"
     client = client_address(request.remote, request.headers.get("X-Forwarded-For"), trusted)
-    return AccessLine(
-        time.time(),
-        request.method,
-        route_template(request),
-        response.status,
-        response.body_length,
-        round(seconds * 1000, 2),
-        request_id,
-        client[:MAX_CLIENT_CHARS],
+    # tuple.__new__: the fields in order, without NamedTuple's Python-level constructor.
+    return tuple.__new__(
+        AccessLine,
+        (
+            time.time(),
+            request.method,
+            route_template(request),
+            response.status,
+            response.body_length,
+            # milliseconds to two decimals (round(x, 2) converts through a decimal string:
+            # slower than everything else in the line together)
+            int(seconds * 100_000 + 0.5) / 100,
+            request_id,
+            client[:MAX_CLIENT_CHARS],
+        ),
     )
 
 
@@ -101,10 +119,10 @@ class AccessLog:
     """The access lines of one server, on their way to `handler` (a `logging.StreamHandler`,
     normally the service's own log handler: same stream, same format).
 
-    `add()` is called on the event loop. The lines gathered in `interval` seconds are formatted
-    there in one go, and written by a thread of their own (one `write()` a batch, under the
-    handler's lock, so the loop never waits for the disk or a pipe, and the thread holds the
-    interpreter only to make the call). Use as a context manager, or `start()` and `close()`;
+    `add()` is called on the event loop. The lines gathered in `interval` seconds are handed to a
+    thread of their own, which formats them in one go and writes them (one `write()` a batch,
+    under the handler's lock, so the loop never waits for the disk or a pipe). The formatter is
+    then used by that thread only. Use as a context manager, or `start()` and `close()`;
     `flush()` writes what is pending at once. Lines are formatted by the handler's formatter's
     `access_lines(name, lines)` when it has one (logsetup's formatters: the text its `format`
     would give), else as `logging.LogRecord`s through `handler.format()`.
@@ -116,7 +134,12 @@ class AccessLog:
         self.logger = logging.getLogger(name)
         self._pending: list[AccessLine] = []
         self._timer: asyncio.TimerHandle | None = None
-        self._writer: ThreadPoolExecutor | None = None  # one thread: batches stay in order
+        # One thread: batches stay in order. A SimpleQueue hands a batch over without a lock
+        # the loop could wait for while the thread holds the interpreter.
+        self._writer: threading.Thread | None = None
+        self._batches: queue.SimpleQueue[tuple[list[AccessLine], threading.Event | None] | None] = (
+            queue.SimpleQueue()
+        )
         self.closed = False
 
     @property
@@ -134,25 +157,32 @@ class AccessLog:
 
     def _hand_over(self) -> None:
         self._timer = None
-        text = self._take()
-        if text and self._writer is not None:
-            self._writer.submit(self._write_text, text)
-
-    def _take(self) -> str:
         lines, self._pending = self._pending, []
-        return self._format(lines) if lines else ""
+        if lines and self._writer is not None:
+            self._batches.put((lines, None))
 
     def start(self) -> AccessLog:
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cadchat-access-log")
+        self._writer = threading.Thread(target=self._write_batches, name="cadchat-access-log", daemon=True)
+        self._writer.start()
         return self
+
+    def _write_batches(self) -> None:
+        while (batch := self._batches.get()) is not None:
+            lines, written = batch
+            if lines:
+                self._write_text(self._format(lines))
+            if written is not None:
+                written.set()
 
     def flush(self) -> None:
         """Write every pending line now, after the batches already handed to the writer."""
-        text = self._take()
+        lines, self._pending = self._pending, []
         if self._writer is not None:
-            self._writer.submit(self._write_text, text).result()
-        elif text:
-            self._write_text(text)
+            written = threading.Event()
+            self._batches.put((lines, written))
+            written.wait()
+        elif lines:
+            self._write_text(self._format(lines))
 
     def close(self) -> None:
         """Write every pending line (the server has stopped) and stop the writer thread."""
@@ -161,7 +191,8 @@ class AccessLog:
             self._timer = None
         self.flush()
         if self._writer is not None:
-            self._writer.shutdown(wait=True)
+            self._batches.put(None)
+            self._writer.join()
             self._writer = None
         self.closed = True
 
@@ -210,10 +241,19 @@ class AccessLog:
         """aiohttp's access-log hook writing to this log: `web.run_app(access_log=log.logger,
         access_log_class=log.logger_class())`. aiohttp makes one instance a connection."""
         log = self
+        add = self.add
+        proxies: list[Any] = [None, ()]  # the app last seen, and its trusted proxies
 
         class AccessLogger(AbstractAccessLogger):
             def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-                log.add(access_line(request, response, time))
+                try:
+                    app = request.app  # a routed request (aiohttp's own 400s have no app)
+                except (AttributeError, AssertionError):
+                    add(access_line(request, response, time, ()))
+                    return
+                if app is not proxies[0]:
+                    proxies[:] = [app, app[SETTINGS].chat_trusted_proxies]
+                add(access_line(request, response, time, proxies[1]))
 
             @property
             def enabled(self) -> bool:

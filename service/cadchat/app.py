@@ -23,6 +23,7 @@ from cadchat.keys import (
     LIBRARY,
     LISP_TOOLS,
     METRICS,
+    POLICY,
     QUERY_CACHE,
     SETTINGS,
     STARTED_AT,
@@ -33,8 +34,8 @@ from cadchat.library.store import LibrarySources, LibraryStore
 from cadchat.library.tools import bundled_lisp, bundled_lisp_dir
 from cadchat.library.watcher import LibraryWatcher
 from cadchat.lru import LRU
-from cadchat.metrics import Metrics, request_metrics
-from cadchat.middlewares import observe
+from cadchat.metrics import Metrics
+from cadchat.middlewares import observer
 from cadchat.routes import setup_routes
 from cadchat.shutdown import install as install_shutdown
 from cadchat.usercodes.lifecycle import install as install_user_codes
@@ -101,8 +102,7 @@ async def _lisp_tools_ctx(app: web.Application) -> AsyncIterator[None]:
 
 def create_app(settings: Settings) -> web.Application:
     metrics = Metrics()
-    measure = [request_metrics(metrics)] if settings.request_metrics else []
-    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[*measure, observe])
+    app = web.Application(client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
     app[STARTED_AT] = time.monotonic()
     app[METRICS] = metrics
@@ -121,6 +121,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(chat_ctx)
     app.cleanup_ctx.append(_build_info_ctx)
     install_access_policy(app)
+    app.middlewares.append(observer(app[POLICY], metrics if settings.request_metrics else None))
     install_shutdown(app)
     setup_routes(app)
     return app

@@ -115,6 +115,38 @@ class AccessPolicy:
             raise ConfigError(
                 "CADCHAT_API_AUTH", "all", "needs tokens in CADCHAT_API_TOKENS or CADCHAT_API_TOKENS_FILE"
             )
+        # The access class of each (method, route template) seen, and whether it needs a check
+        # at all (an open route, or a read route while reads need no token, does not).
+        self._kinds: dict[tuple[str, str], str | None] = {}
+        self._unchecked = {OPEN, READ} if not self.everywhere else {OPEN}
+        if not self.metrics_token and not self.metrics_allow:
+            self._unchecked.add(METRICS_ROUTE)
+
+    def admit(self, request: web.BaseRequest, route: str) -> web.StreamResponse | None:
+        """The access check of one request to route template `route` (`unmatched` for none),
+        before its handler: None to go on, a CORS preflight's answer, or the ApiError (401, 403,
+        415) that refuses it."""
+        method = request.method
+        if method == "OPTIONS":
+            headers = request.headers
+            if "Origin" in headers and "Access-Control-Request-Method" in headers:
+                return self.preflight(request)
+        try:
+            kind = self._kinds[(method, route)]
+        except KeyError:
+            kind = self._kind(method, route)
+        if kind is not None:
+            self.check(request, kind)
+        return None
+
+    def _kind(self, method: str, route: str) -> str | None:
+        # Unknown routes and methods are the router's 404 / 405: nothing to check.
+        kind = None if route == "unmatched" else access_class(method, route)
+        if kind in self._unchecked:
+            kind = None
+        if len(self._kinds) < 4096:  # route templates and methods are few; bounded all the same
+            self._kinds[(method, route)] = kind
+        return kind
 
     def client(self, request: web.BaseRequest) -> str:
         return client_address(request.remote, request.headers.get("X-Forwarded-For"), self.trusted)
@@ -180,17 +212,9 @@ _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="cadchat"'}
 
 
 def admit(request: web.Request) -> web.StreamResponse | None:
-    """The access check of one request, before its handler (`cadchat.middlewares` calls it):
-    None to go on, a CORS preflight's answer, or the ApiError (401, 403, 415) that refuses it."""
-    policy = request.app[POLICY]
-    if request.method == "OPTIONS":
-        headers = request.headers
-        if "Origin" in headers and "Access-Control-Request-Method" in headers:
-            return policy.preflight(request)
-    route = route_template(request)
-    if route != "unmatched":  # unknown routes and methods: the router's 404 / 405
-        policy.check(request, access_class(request.method, route))
-    return None
+    """The access check of one request, before its handler: None to go on, a CORS preflight's
+    answer, or the ApiError (401, 403, 415) that refuses it (see `AccessPolicy.admit`)."""
+    return request.app[POLICY].admit(request, route_template(request))
 
 
 async def _cors_headers(request: web.BaseRequest, response: web.StreamResponse) -> None:

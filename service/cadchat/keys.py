@@ -40,7 +40,8 @@ WATCHER = web.AppKey["LibraryWatcher"]("watcher")
 CATALOG = web.AppKey["Catalog"]("catalog")
 # The bundled LISP tools' source files, read at start-up.
 LISP_TOOLS = web.AppKey["BundledLisp"]("lisp_tools")
-QUERY_CACHE = web.AppKey["LRU[tuple[tuple[int, int], str], tuple[bool, bytes]]"]("query_cache")
+# (catalog generation, need) -> (the cadchat_queries counter cell of the answer's outcome, answer bytes)
+QUERY_CACHE = web.AppKey["LRU[tuple[tuple[int, int], str], tuple[list[float], bytes]]"]("query_cache")
 
 # The PostgreSQL pool, present when CADCHAT_DATABASE_URL is set.
 DATABASE = web.AppKey["asyncpg.Pool"]("database")

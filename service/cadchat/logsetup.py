@@ -12,11 +12,17 @@ from typing import Any
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _json_string = json.encoder.encode_basestring  # a str as a JSON string, non-ASCII kept
 # An access line as JsonFormatter.format writes it (the order of AccessLine's fields; json.dumps
-# writes a float as its repr).
+# writes a float as its repr); the message (accesslog.MESSAGE) is written escaped, in parts.
 _ACCESS_JSON = (
-    '{"time": "%s%s%s, "method": %s, "route": %s, "status": %d, "duration_ms": %r, "bytes": %d, '
-    '"request_id": %s, "client": %s}\n'
+    '{"time": "%s%s%s%d %dB %.1fms id=%s client=%s", "method": %s, "route": %s, "status": %d, '
+    '"duration_ms": %r, "bytes": %d, "request_id": %s, "client": %s}\n'
 )
+
+
+def _route_strings(method: str, route: str) -> tuple[str, str, str]:
+    """The escaped start of an access message (`POST /api/query `, no quotes), and the method
+    and the route as JSON strings."""
+    return _json_string(f"{method} {route} ")[1:-1], _json_string(method), _json_string(route)
 
 
 def _millis(created: float) -> int:
@@ -47,6 +53,7 @@ class JsonFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__()
         self._time = _SecondStamp("%Y-%m-%dT%H:%M:%S")
+        self._routes: dict[tuple[str, str], tuple[str, str, str]] = {}
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {
@@ -65,27 +72,42 @@ class JsonFormatter(logging.Formatter):
     def access_lines(self, name: str, lines: Iterable[Any]) -> str:
         """What `format` makes of the INFO records of logger `name` for these access lines
         (`cadchat.accesslog.AccessLine`), each ended by a newline: the same text, from one
-        template a line (thousands of lines a second; `json.dumps` of a dict costs more)."""
-        head = '", "level": "INFO", "logger": ' + _json_string(name) + ', "message": '
+        template a line (thousands of lines a second; `json.dumps` of a dict costs more).
+        The JSON strings of each method and route are made once; JSON-escaping works
+        character by character, so the message is escaped in parts."""
+        head = '", "level": "INFO", "logger": ' + _json_string(name) + ', "message": "'
+        routes = self._routes
         time_of = self._time
-        return "".join(
-            [
+        out = []
+        for created, method, route, status, size, duration_ms, request_id, client in lines:
+            known = routes.get((method, route))
+            if known is None:
+                known = _route_strings(method, route)
+                if len(routes) < 4096:
+                    routes[(method, route)] = known
+            request_json = _json_string(request_id)
+            client_json = _json_string(client)
+            out.append(
                 _ACCESS_JSON
                 % (
-                    time_of(x.created),
+                    time_of(created),
                     head,
-                    _json_string(x.message()),
-                    _json_string(x.method),
-                    _json_string(x.route),
-                    x.status,
-                    x.duration_ms,
-                    x.bytes,
-                    _json_string(x.request_id),
-                    _json_string(x.client),
+                    known[0],
+                    status,
+                    size,
+                    duration_ms,
+                    request_json[1:-1],
+                    client_json[1:-1],
+                    known[1],
+                    known[2],
+                    status,
+                    duration_ms,
+                    size,
+                    request_json,
+                    client_json,
                 )
-                for x in lines
-            ]
-        )
+            )
+        return "".join(out)
 
 
 class TextFormatter(logging.Formatter):
@@ -100,7 +122,11 @@ class TextFormatter(logging.Formatter):
         (`cadchat.accesslog.AccessLine`), each ended by a newline."""
         time_of = self._time
         return "".join(
-            [f"{time_of(x.created)},{_millis(x.created):03d} INFO {name}: {x.message()}\n" for x in lines]
+            [
+                f"{time_of(created)},{_millis(created):03d} INFO {name}: {method} {route} {status} "
+                f"{size}B {duration_ms:.1f}ms id={request_id} client={client}\n"
+                for created, method, route, status, size, duration_ms, request_id, client in lines
+            ]
         )
 
 

@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
-import asyncio
+import os
 import platform
 import time
+from bisect import bisect_left
+from collections.abc import Iterator
 from typing import Any
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.gc_collector import GCCollector
+from prometheus_client.metrics_core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
 from cadchat.errors import CadchatError
 
-_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+# prometheus-client's switch for the `_created` series (`PROMETHEUS_DISABLE_CREATED_SERIES`).
+_CREATED_SERIES = os.environ.get("PROMETHEUS_DISABLE_CREATED_SERIES", "False").lower() not in {
+    "true",
+    "1",
+    "t",
+}
 RETRIEVAL_KINDS = ("query", "search", "chat")
 STORE_OPERATIONS = ("save", "update", "delete", "feedback")
 STORE_OUTCOMES = ("ok", "rejected", "error")
@@ -36,26 +46,118 @@ def store_outcome(error: BaseException | None) -> str:
     return "rejected" if isinstance(error, (ValueError, LookupError)) else "error"
 
 
+def _go_float(value: float) -> str:
+    """A bucket bound as Prometheus writes it (`0.5`, `1.0`, `+Inf`)."""
+    return "+Inf" if value == float("inf") else repr(float(value))
+
+
+class RequestSeries:
+    """`cadchat_http_requests_total{route,method,status}` and
+    `cadchat_http_request_duration_seconds{route,method}`, counted by the event loop.
+
+    A request costs a dict lookup, two additions and a bisection on plain Python numbers
+    (`observe`); the Prometheus samples are made from them when `/metrics` is scraped
+    (`collect`, a prometheus-client collector, so the registry's exposition writes them exactly
+    as its own Counter and Histogram would). prometheus-client's metric objects take a lock and
+    make several calls for each update, which cost more than the request's own bookkeeping.
+    Only the event loop's thread may call `observe`.
+    """
+
+    REQUESTS = "cadchat_http_requests"
+    REQUESTS_HELP = "HTTP requests by route template, method and status."
+    LATENCY = "cadchat_http_request_duration_seconds"
+    LATENCY_HELP = "Time to produce a response, by route template."
+
+    def __init__(self, buckets: tuple[float, ...] = LATENCY_BUCKETS) -> None:
+        self.bounds = (*map(float, buckets), float("inf"))
+        # (route, method, status) -> [count, created, histogram of (route, method)]
+        self._requests: dict[tuple[str, str, int], list[Any]] = {}
+        # (route, method) -> [count per bucket..., sum of seconds, created]
+        self._latency: dict[tuple[str, str], list[float]] = {}
+
+    def observe(self, route: str, method: str, status: int, seconds: float) -> None:
+        """Count and time one request (`seconds` from its arrival to its answer)."""
+        series = self._requests.get((route, method, status))
+        if series is None:
+            series = self._new_series(route, method, status)
+        series[0] += 1
+        histogram = series[2]
+        histogram[bisect_left(self.bounds, seconds)] += 1
+        histogram[-2] += seconds
+
+    def _new_series(self, route: str, method: str, status: int) -> list[Any]:
+        histogram = self._latency.get((route, method))
+        if histogram is None:
+            histogram = [0] * len(self.bounds) + [0.0, time.time()]
+            self._latency[(route, method)] = histogram
+        series = [0, time.time(), histogram]
+        self._requests[(route, method, status)] = series
+        return series
+
+    def describe(self) -> list[Metric]:
+        return [
+            CounterMetricFamily(self.REQUESTS, self.REQUESTS_HELP, labels=("route", "method", "status")),
+            HistogramMetricFamily(self.LATENCY, self.LATENCY_HELP, labels=("route", "method")),
+        ]
+
+    def collect(self) -> Iterator[Metric]:
+        requests, latency = self.describe()
+        for (route, method, status), (count, created, _) in list(self._requests.items()):
+            requests.add_metric(
+                (route, method, str(status)), count, created=created if _CREATED_SERIES else None
+            )
+        yield requests
+        bounds = [_go_float(b) for b in self.bounds]
+        for (route, method), histogram in list(self._latency.items()):
+            counts, total, created = histogram[:-2], histogram[-2], histogram[-1]
+            cumulative, buckets = 0, []
+            for bound, count in zip(bounds, counts, strict=True):
+                cumulative += count
+                buckets.append((bound, cumulative))
+            latency.add_metric((route, method), buckets, total)
+            if _CREATED_SERIES:
+                created_sample = latency.samples[-1]._replace(name=self.LATENCY + "_created", value=created)
+                latency.samples.append(created_sample)
+        yield latency
+
+
+class LoopCounter:
+    """A labelled counter updated by the event loop in plain numbers, exposed through
+    prometheus-client like its own Counter (`<name>_total`, `<name>_created`).
+
+    `cell(*labels)` gives the series' mutable cell; `cell[0] += 1` counts. Only the event
+    loop's thread may update cells."""
+
+    def __init__(self, name: str, documentation: str, labelnames: tuple[str, ...]) -> None:
+        self.name = name
+        self.documentation = documentation
+        self.labelnames = labelnames
+        self._cells: dict[tuple[str, ...], list[Any]] = {}
+
+    def cell(self, *labels: str) -> list[Any]:
+        found = self._cells.get(labels)
+        if found is None:
+            found = self._cells[labels] = [0, time.time()]
+        return found
+
+    def describe(self) -> list[Metric]:
+        return [CounterMetricFamily(self.name, self.documentation, labels=self.labelnames)]
+
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily(self.name, self.documentation, labels=self.labelnames)
+        for labels, (count, created) in list(self._cells.items()):
+            family.add_metric(labels, count, created=created if _CREATED_SERIES else None)
+        yield family
+
+
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
         GCCollector(registry=self.registry)
-        self.requests = Counter(
-            "cadchat_http_requests",
-            "HTTP requests by route template, method and status.",
-            ["route", "method", "status"],
-            registry=self.registry,
-        )
-        self.latency = Histogram(
-            "cadchat_http_request_duration_seconds",
-            "Time to produce a response, by route template.",
-            ["route", "method"],
-            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
-            registry=self.registry,
-        )
+        self.http = RequestSeries()
+        self.registry.register(self.http)
         self.library_commands = Gauge(
             "cadchat_library_commands", "Commands in the live library.", registry=self.registry
         )
@@ -70,13 +172,12 @@ class Metrics:
             "Library files whose latest version was rejected (last good version served).",
             registry=self.registry,
         )
-        self.queries = Counter(
-            "cadchat_queries",
-            "Retrieval queries, by whether a command matched.",
-            ["matched"],
-            registry=self.registry,
+        self.queries = LoopCounter(
+            "cadchat_queries", "Retrieval queries, by whether a command matched.", ("matched",)
         )
-        self.query_outcomes = {True: self.queries.labels("true"), False: self.queries.labels("false")}
+        self.registry.register(self.queries)
+        # The counter cell of each outcome: `cell[0] += 1` counts a query.
+        self.query_outcomes = {True: self.queries.cell("true"), False: self.queries.cell("false")}
         self.in_flight = Gauge(
             "cadchat_http_requests_in_flight",
             "HTTP requests being handled now (streams until their last event).",
@@ -141,49 +242,27 @@ class Metrics:
         self.store_operations.labels(operation, store_outcome(error)).inc()
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
-        """Count and time one request. Label children are cached: `labels()` takes a lock and
-        builds a key on every call, which costs more than the observation itself."""
-        children = self._children.get((route, method, status))
-        if children is None:
-            children = (
-                self.requests.labels(route, method, str(status)),
-                self.latency.labels(route, method),
-            )
-            self._children[(route, method, status)] = children
-        children[0].inc()
-        children[1].observe(seconds)
+        """Count and time one request (on the event loop; see `RequestSeries`)."""
+        self.http.observe(route, method if method in METHODS else "other", status, seconds)
 
 
 def route_template(request: web.BaseRequest) -> str:
     """The route a request matched, as its template (`/v1/codes/{id}`), or `unmatched`: metric
     labels and log fields never carry a raw path."""
     match_info = getattr(request, "match_info", None)
-    resource = match_info.route.resource if match_info is not None else None
-    return resource.canonical if resource is not None else "unmatched"
+    if match_info is None:
+        return "unmatched"
+    route = match_info.route
+    try:
+        return _TEMPLATES[route]
+    except KeyError:
+        pass
+    resource = route.resource
+    template = resource.canonical if resource is not None else "unmatched"
+    if resource is not None and len(_TEMPLATES) < 4096:  # the routes of the app: few
+        _TEMPLATES[route] = template
+    return template
 
 
-def request_metrics(metrics: Metrics) -> Any:
-    """The outermost middleware: requests in flight, and each request counted and timed by
-    route template, method and status once its handler returned (a stream: after its end)."""
-
-    @web.middleware
-    async def measure(request: web.Request, handler: Any) -> web.StreamResponse:
-        started = time.perf_counter()
-        metrics.requests_in_flight += 1
-        status = 500
-        try:
-            response = await handler(request)
-            status = response.status
-            return response
-        except web.HTTPException as exc:  # a redirect passed through the error middleware
-            status = exc.status
-            raise
-        except asyncio.CancelledError:
-            status = 499  # the client left and the handler was cancelled (Nginx's code for it)
-            raise
-        finally:
-            metrics.requests_in_flight -= 1
-            method = request.method if request.method in _METHODS else "other"  # bounded labels
-            metrics.observe_request(route_template(request), method, status, time.perf_counter() - started)
-
-    return measure
+# The template of each route seen (a route's resource and template never change once the app runs).
+_TEMPLATES: dict[Any, str] = {}

@@ -1,5 +1,8 @@
-"""One middleware for every request: request id, access control (`cadchat.auth.admit`) and
-JSON errors (metrics: `cadchat.metrics`).
+"""One middleware for every request: request id, access control (`cadchat.auth`), JSON errors,
+and the request metrics (`cadchat.metrics`): in flight, counted and timed by route template.
+
+One layer, not one per concern: each middleware layer costs every request a coroutine and a
+call frame, as much as the work some of them did.
 
 The one place where errors become HTTP: each domain error kind (`cadchat.errors`) has its
 status in `STATUS`, aiohttp's own 4xx (404, 405, 413, ...) get the JSON shape too, and a client
@@ -12,11 +15,13 @@ import asyncio
 import itertools
 import logging
 import re
+import time
 import uuid
+from typing import Any
 
 from aiohttp import web
 
-from cadchat.auth import admit
+from cadchat.auth import AccessPolicy
 from cadchat.errors import (
     Busy,
     CadchatError,
@@ -28,6 +33,7 @@ from cadchat.errors import (
     UnsupportedEncoding,
 )
 from cadchat.keys import REQUEST_ID, SETTINGS
+from cadchat.metrics import METHODS, Metrics, route_template
 from cadchat.web_json import ApiError, error_response
 
 log = logging.getLogger(__name__)
@@ -72,32 +78,66 @@ def _message(request: web.Request, exc: web.HTTPException) -> str:
     return exc.reason.lower()
 
 
-@web.middleware
-async def observe(request: web.Request, handler) -> web.StreamResponse:
-    request_id = request.headers.get("X-Request-ID", "")
-    if not request_id or not _REQUEST_ID.fullmatch(request_id):
-        request_id = f"{_ID_PREFIX}{next(_ID_COUNTER):08x}"
-    request[REQUEST_ID] = request_id
-    try:
-        response = admit(request) or await handler(request)
-    except CadchatError as exc:
-        response = domain_response(exc)
-    except ApiError as exc:
-        response = exc.response()
-    except web.HTTPException as exc:
+def _answer_error(request: web.Request, exc: Exception, request_id: str) -> web.Response:
+    """The JSON answer to an exception a handler raised (an HTTPException below 400 is raised on)."""
+    if isinstance(exc, CadchatError):
+        return domain_response(exc)
+    if isinstance(exc, ApiError):
+        return exc.response()
+    if isinstance(exc, web.HTTPException):
         if exc.status < 400:
-            raise
-        response = error_response(exc.status, _message(request, exc), headers=exc.headers)
-    except asyncio.CancelledError:
-        raise
-    except ConnectionResetError:
+            raise exc
+        return error_response(exc.status, _message(request, exc), headers=exc.headers)
+    if isinstance(exc, ConnectionResetError):
         # The client left mid-body or mid-answer: nothing to answer, nothing wrong here.
         # The answer goes nowhere (aiohttp drops it quietly); it is counted with status 499.
         log.debug("client left during %s %s (request %s)", request.method, request.path, request_id)
-        response = error_response(CLIENT_CLOSED, "client closed the connection")
-    except Exception:
-        log.exception("unhandled error in %s %s (request %s)", request.method, request.path, request_id)
-        response = error_response(500, "internal server error", request_id=request_id)
-    if not response.prepared:  # a streamed response set its headers when it started
-        response.headers["X-Request-ID"] = request_id
-    return response
+        return error_response(CLIENT_CLOSED, "client closed the connection")
+    log.exception("unhandled error in %s %s (request %s)", request.method, request.path, request_id)
+    return error_response(500, "internal server error", request_id=request_id)
+
+
+def observer(policy: AccessPolicy, metrics: Metrics | None) -> Any:
+    """The middleware: a request id (the client's `X-Request-ID` when it is a safe one, else a
+    new one; echoed in the answer), the access check, every error as JSON, and, unless
+    `metrics` is None, the request counted in flight and then by route template, method and
+    status once its answer is made (a stream: after its end)."""
+    series = metrics.http if metrics is not None else None
+
+    @web.middleware
+    async def observe(request: web.Request, handler: Any) -> web.StreamResponse:
+        if series is not None:
+            started = time.perf_counter()
+            metrics.requests_in_flight += 1
+        status = 500
+        route = route_template(request)
+        try:
+            request_id = request.headers.get("X-Request-ID", "")
+            if not request_id or not _REQUEST_ID.fullmatch(request_id):
+                request_id = f"{_ID_PREFIX}{next(_ID_COUNTER):08x}"
+            request[REQUEST_ID] = request_id
+            try:
+                response = policy.admit(request, route) or await handler(request)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                response = _answer_error(request, exc, request_id)
+            if not response.prepared:  # a streamed response set its headers when it started
+                response.headers["X-Request-ID"] = request_id
+            status = response.status
+            return response
+        except web.HTTPException as exc:  # a redirect
+            status = exc.status
+            raise
+        except asyncio.CancelledError:
+            status = CLIENT_CLOSED  # the client left and the handler was cancelled
+            raise
+        finally:
+            if series is not None:
+                metrics.requests_in_flight -= 1
+                method = request.method
+                series.observe(
+                    route, method if method in METHODS else "other", status, time.perf_counter() - started
+                )
+
+    return observe

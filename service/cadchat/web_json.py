@@ -98,7 +98,8 @@ async def read_body(request: web.Request) -> bytes:
     limit = request.app[SETTINGS].max_body_bytes
     if request.content_length is not None and request.content_length > limit:
         raise TooLarge(f"request body too large: {request.content_length} bytes, limit {limit}")
-    encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
+    encoding = request.headers.get("Content-Encoding")
+    encoding = "identity" if encoding is None else encoding.strip().lower()
     if encoding in ("", "identity"):
         # aiohttp reads a plain body in one step and stops at client_max_size (the same limit).
         try:
@@ -139,7 +140,7 @@ async def read_body(request: web.Request) -> bytes:
 async def json_object(request: web.Request) -> dict[str, Any]:
     """The request body as a JSON object; `InvalidInput` (malformed, not an object), `TooLarge`."""
     raw = await read_body(request)
-    if not raw.strip():
+    if not raw or raw.isspace():
         raise InvalidInput("request body must be a JSON object")
     body = parse_json(raw)
     if not isinstance(body, dict):

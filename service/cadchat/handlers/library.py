@@ -24,16 +24,17 @@ async def query(request: web.Request) -> web.Response:
     # The answer is a pure function of the catalog's state and the need, and clients repeat
     # needs ("画圆") all day: serve the same bytes until the library or a user program changes.
     key = (catalog.generation, requirement)
-    cached = app[QUERY_CACHE].get(key)
+    cache = app[QUERY_CACHE]
+    cached = cache.get(key)
     if cached is None:
         started = time.perf_counter()
         answer = answers.query_answer(
             catalog, requirement, threshold=app[SETTINGS].match_threshold, tools=app[LISP_TOOLS]
         )
         app[METRICS].observe_retrieval("query", time.perf_counter() - started)
-        cached = (answer["matched"], dumps(answer).encode())
-        app[QUERY_CACHE].put(key, cached)
-    app[METRICS].query_outcomes[cached[0]].inc()
+        cached = (app[METRICS].query_outcomes[answer["matched"]], dumps(answer).encode())
+        cache.put(key, cached)
+    cached[0][0] += 1  # cadchat_queries_total{matched}
     return web.Response(body=cached[1], content_type="application/json")
 
 
