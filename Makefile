@@ -24,8 +24,8 @@ test: $(VENV)/.dev
 	$(BIN)/pytest
 
 lint: $(VENV)/.dev
-	$(BIN)/ruff check service tests benchmarks
-	$(BIN)/ruff format --check service tests benchmarks
+	$(BIN)/ruff check service tests benchmarks molecule
+	$(BIN)/ruff format --check service tests benchmarks molecule
 
 # The whole matrix (molecule/matrix: site on Ubuntu 20.04/22.04/24.04 and Debian 12, every other
 # scenario on Ubuntu 24.04). MOLECULE_JOBS runs in parallel; `molecule/run-all.sh site@ubuntu2004`

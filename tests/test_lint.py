@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-TARGETS = ["service", "tests", "benchmarks"]
+TARGETS = ["service", "tests", "benchmarks", "molecule"]
 
 
 def ruff() -> str:

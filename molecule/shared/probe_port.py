@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
 """Print 'open', 'refused' or 'filtered' for a TCP connect to HOST PORT (used by verify plays)."""
+
 import socket
 import sys
 

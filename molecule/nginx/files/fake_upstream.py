@@ -7,6 +7,7 @@ POST /api/chat[/stream]     -> Server-Sent Events when the body has "stream": tr
                                carrying the time it was sent; otherwise one JSON answer
 anything else               -> JSON echo of method, path and the request headers Nginx forwarded
 """
+
 import json
 import os
 import time
@@ -32,14 +33,17 @@ class Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def _echo(self, body=b""):
-        self._json(200, {
-            "method": self.command,
-            "path": self.path,
-            "headers": {k.lower(): v for k, v in self.headers.items()},
-            "body_bytes": len(body),
-            # Padding so gzip has something to compress.
-            "padding": "cadchat " * 200,
-        })
+        self._json(
+            200,
+            {
+                "method": self.command,
+                "path": self.path,
+                "headers": {k.lower(): v for k, v in self.headers.items()},
+                "body_bytes": len(body),
+                # Padding so gzip has something to compress.
+                "padding": "cadchat " * 200,
+            },
+        )
 
     def do_GET(self):
         if self.path in ("/health", "/api/health"):

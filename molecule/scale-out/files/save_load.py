@@ -37,6 +37,7 @@ def main() -> int:
         if end[0] is None and (until_file.exists() or now - start > 300 - seconds):
             end[0] = now + seconds
         return end[0] is None or now < end[0]
+
     acked: list[dict] = []
     failed: list[dict] = []
     lock = threading.Lock()
@@ -55,7 +56,8 @@ def main() -> int:
             try:
                 with urllib.request.urlopen(request, timeout=30) as response:
                     answer = json.load(response)
-                entry = {"id": answer["code_id"], "command": command, "sha256": hashlib.sha256(code.encode()).hexdigest()}
+                digest = hashlib.sha256(code.encode()).hexdigest()
+                entry = {"id": answer["code_id"], "command": command, "sha256": digest}
                 with lock:
                     acked.append({**entry, "t": round(sent, 3)})
             except urllib.error.HTTPError as exc:
