@@ -27,6 +27,7 @@ from cadchat.retrieval.text import (
     drop_contrast,
     grams_across_numbers,
     normalize,
+    read_phrasal_verbs,
     runs,
     stem,
     words,
@@ -83,12 +84,26 @@ def test_concepts_from_chinese_phrases_and_english_words() -> None:
     assert {"trim"} <= concepts(normalize("把多余的线剪掉"), [])
     assert {"erase"} <= concepts("", ["delete"])
     assert {"fillet"} <= concepts(normalize("倒个圆角"), [])
+    assert {"edit", "attribute"} <= concepts(normalize("改一下图框的属性值"), [])  # 改 is modify
+    assert {"undo"} <= concepts(normalize("退回上一步"), [])
+    assert {"extrude"} <= concepts(normalize("轮廓拉高3000"), [])
+    assert {"join", "solid3d"} <= concepts(normalize("两个实体合成一个"), [])
+    assert {"continued", "dimension"} <= concepts(normalize("一个接一个连着标注"), [])
+
+
+def test_which_way_a_line_runs_off_tells_xline_from_ray() -> None:
+    assert "both_ways" in concepts(normalize("两头无限长的辅助线"), [])
+    assert "one_way" in concepts(normalize("往一个方向无限延伸"), [])
+    assert "distance" not in concepts(normalize("间距600"), [])  # spacing, not the distance inquiry
 
 
 def test_typed_command_name_weighs_more_than_the_same_word_in_a_sentence() -> None:
     alone = analyze_query("offset")
     in_sentence = analyze_query("please offset this line")
     assert alone.features["n:offset"] > in_sentence.features["n:offset"]
+    # a short alias used as a Chinese verb is the command typed; a longer word is a word
+    assert analyze_query("co 一下这个柱子").features["n:co"] == alone.features["n:offset"]
+    assert analyze_query("measure 一下面积").features["n:measure"] == in_sentence.features["n:offset"]
     assert "n:a" not in analyze_query("draw a line").features  # stop words are no names
 
 
@@ -356,6 +371,18 @@ def test_contrast_clauses_are_dropped_from_a_need() -> None:
     # a negation that opens no clause is part of the need: unwanted lines, text that must stay
     assert drop_contrast("不要的线删掉") == "不要的线删掉"
     assert drop_contrast(normalize("炸开块，属性文字别没了")) == normalize("炸开块，属性文字别没了")
+    assert drop_contrast("pan without moving anything").split() == ["pan"]
+    assert "extend" not in drop_contrast("make it longer, there is nothing to extend it to")
+    assert drop_contrast("snap is not grabbing endpoints") == "snap is not grabbing endpoints"
+
+
+def test_english_verbs_are_read_with_their_particle() -> None:
+    assert read_phrasal_verbs("turn this profile into a solid") == "convert this profile into a solid"
+    assert read_phrasal_verbs("break this block back into lines") == "explode this block back into lines"
+    assert read_phrasal_verbs("break it apart") == "explode it apart"
+    assert read_phrasal_verbs("turn the block 45 degrees") == "turn the block 45 degrees"
+    assert read_phrasal_verbs("break this line at the corner") == "break this line at the corner"
+    assert "rotate" not in concepts("", words(read_phrasal_verbs("turn the lines into a polyline")))
 
 
 def test_clauses_about_other_commands_are_not_the_commands_own_words() -> None:
@@ -393,6 +420,9 @@ def test_numbers_join_the_characters_around_them_and_units_name_concepts() -> No
         ("整张图往右挪2000", {"move"}),  # before an amount
         ("这个平面要转90度", {"rotate"}),
         ("剪掉", {"trim"}),  # first
+        ("连着往后标，一个接一个", {"dimension"}),  # the last word of its clause
+        ("往右转", {"rotate"}),
+        ("转pdf", set()),  # a word, not the clause's end, follows
         ("坐标在原点", set()),  # 标 of 坐标 is no verb
         ("转换成pdf", set()),  # nor 转 of 转换
         ("标高", set()),
@@ -400,6 +430,24 @@ def test_numbers_join_the_characters_around_them_and_units_name_concepts() -> No
 )
 def test_one_verb_character_says_an_operation_only_as_a_verb(text: str, expected: set[str]) -> None:
     assert verb_concepts(normalize(text)) == expected
+
+
+def test_a_concept_the_official_name_says_decides_a_tie() -> None:
+    move = document_features("MOVE", ("M",), "移动：把对象移到另一个位置（挪动）move")
+    text_move = document_features("DIMTEDIT", (), "编辑标注文字：移动标注文字（标注数字挪位置）dimtedit")
+    assert move["c:move"] > text_move["c:move"]
+    index = build_index(
+        lib(("DIMTEDIT", "编辑标注文字：标注数字挪位置", "", "basic"), ("MOVE", "移动：挪动", "M", "basic"))
+    )
+    assert search([index], analyze_query("门往左挪300"), 2, lambda c: c.key)[0].entry.name == "MOVE"
+
+
+def test_a_distance_the_need_dimensions_is_no_inquiry() -> None:
+    assert (
+        "c:distance" not in analyze_query("put a dimension showing the distance between the columns").features
+    )
+    assert "c:distance" not in analyze_query("标一下两个孔的距离").features
+    assert "c:distance" in analyze_query("两点距离是多少").features
 
 
 def test_action_and_object_pair_is_a_feature_of_both_sides() -> None:
@@ -413,7 +461,7 @@ def test_action_and_object_pair_is_a_feature_of_both_sides() -> None:
 
 @pytest.mark.parametrize(
     ("label", "min_hit1", "min_hit3"),
-    [("dev", 0.88, 0.98), ("holdout", 0.77, 0.91), ("blind", 0.89, 0.96), ("blind typo", 0.89, 0.96)],
+    [("dev", 0.87, 0.96), ("holdout", 0.85, 0.95), ("blind", 0.90, 0.96), ("blind typo", 0.90, 0.96)],
 )
 def test_labelled_sets_stay_at_their_measured_level(
     bundled: Catalog, label: str, min_hit1: float, min_hit3: float

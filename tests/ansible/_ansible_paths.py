@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -35,8 +36,9 @@ def tool_env() -> dict[str, str]:
     return env
 
 
-def run_local_playbook(playbook: Path) -> subprocess.CompletedProcess[str]:
-    """Run a playbook against localhost (connection local) with the repo's roles, this Python."""
+def run_local_playbook(playbook: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    """Run a playbook against localhost (connection local) with the repo's roles, this Python;
+    `extra`: more ansible-playbook arguments."""
     env = tool_env() | {"ANSIBLE_ROLES_PATH": str(ROLES)}
     cmd = [
         tool("ansible-playbook"),
@@ -46,6 +48,7 @@ def run_local_playbook(playbook: Path) -> subprocess.CompletedProcess[str]:
         "local",
         "-e",
         f"ansible_python_interpreter={sys.executable}",
+        *extra,
         str(playbook),
     ]
     return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
@@ -66,3 +69,38 @@ def run_role_preflight(tmp_path: Path, role: str, role_vars: dict) -> subprocess
     playbook = tmp_path / "preflight.yml"
     playbook.write_text(yaml.safe_dump(play), encoding="utf-8")
     return run_local_playbook(playbook)
+
+
+def preflight_refusals(
+    tmp_path: Path, role: str, cases: dict[str, dict], *, gather_facts: bool = True
+) -> dict[str, str]:
+    """Run `role`'s tasks/preflight.yml once per case (its vars) inside one playbook on localhost;
+    each case's failure message by name, or "ACCEPTED" when the preflight let it through."""
+    failure = "ansible_failed_result.msg | default('')"
+    tasks = []
+    for case, role_vars in cases.items():
+        record = "{{ results | combine({" + json.dumps(case) + ": %s}) }}"
+        tasks.append(
+            {
+                "name": case,
+                "block": [
+                    {
+                        "ansible.builtin.include_role": {"name": role, "tasks_from": "preflight"},
+                        "vars": role_vars,
+                    },
+                    {"ansible.builtin.set_fact": {"results": record % "'ACCEPTED'"}},
+                ],
+                "rescue": [{"ansible.builtin.set_fact": {"results": record % failure}}],
+            }
+        )
+    out = tmp_path / "refusals.json"
+    write = {"content": "{{ results | to_json }}", "dest": str(out), "mode": "0644"}
+    tasks.append({"ansible.builtin.copy": write})
+    play: dict = {"hosts": "localhost", "gather_facts": gather_facts, "vars": {"results": {}}, "tasks": tasks}
+    if gather_facts:
+        play["gather_subset"] = ["min"]
+    playbook = tmp_path / "refusals.yml"
+    playbook.write_text(yaml.safe_dump([play]), encoding="utf-8")
+    result = run_local_playbook(playbook)
+    assert result.returncode == 0, result.stdout[-3000:]
+    return json.loads(out.read_text(encoding="utf-8"))

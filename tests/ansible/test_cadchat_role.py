@@ -4,14 +4,9 @@ molecule/cadchat-docker and molecule/site."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 import yaml
-from _ansible_paths import REPO, ROLES, tool, tool_env
+from _ansible_paths import ROLES, preflight_refusals, run_local_playbook
 
 ROLE = ROLES / "cadchat"
 DEFAULTS = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text(encoding="utf-8"))
@@ -20,13 +15,6 @@ INTERNAL = yaml.safe_load((ROLE / "vars" / "main.yml").read_text(encoding="utf-8
 DB_URL = "postgresql://cadchat@10.0.1.20:5432/cadchat"
 DB_PASSWORD = "db-password-not-a-real-one-4d1f"
 DB = {**INTERNAL, "cadchat_database_url": DB_URL, "cadchat_database_password": DB_PASSWORD}
-
-
-def run_playbook(pb: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    env = tool_env() | {"ANSIBLE_ROLES_PATH": str(ROLES)}
-    cmd = [tool("ansible-playbook"), "-i", "localhost,", "-c", "local"]
-    cmd += ["-e", f"ansible_python_interpreter={sys.executable}", *extra, str(pb)]
-    return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
 
 
 VARIANTS = {
@@ -73,7 +61,7 @@ def rendered(tmp_path_factory) -> dict[str, str]:
     play = [{"hosts": "localhost", "gather_facts": False, "vars": {**DEFAULTS, **facts}, "tasks": tasks}]
     pb = tmp / "render.yml"
     pb.write_text(yaml.safe_dump(play), encoding="utf-8")
-    res = run_playbook(pb, "-e", f"role_path={ROLE}")
+    res = run_local_playbook(pb, "-e", f"role_path={ROLE}")
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
     return {name: (tmp / name).read_text(encoding="utf-8") for name in VARIANTS}
 
@@ -200,45 +188,20 @@ BAD_INPUT = {
 @pytest.fixture(scope="module")
 def refusals(tmp_path_factory) -> dict[str, str]:
     """Preflight once per bad input in one playbook; each failure message recorded by case."""
-    tmp = tmp_path_factory.mktemp("cadchat-preflight")
     base_facts = {
         "distribution": "Debian",
         "distribution_major_version": "12",
         "distribution_version": "12.8",
+        "os_family": "Debian",
+        "architecture": "x86_64",
     }
-    base_facts |= {"os_family": "Debian", "architecture": "x86_64"}
-    tasks = []
-    for case, (overrides, facts, _) in BAD_INPUT.items():
-        record = "{{ results | combine({'%s': %s}) }}"
-        tasks.append(
-            {
-                "name": case,
-                "block": [
-                    {
-                        "ansible.builtin.include_role": {"name": "cadchat", "tasks_from": "preflight"},
-                        "vars": {**overrides, "ansible_facts": base_facts | facts},
-                    },
-                    {"ansible.builtin.set_fact": {"results": record % (case, "'ACCEPTED'")}},
-                ],
-                "rescue": [
-                    {
-                        "ansible.builtin.set_fact": {
-                            "results": record % (case, "ansible_failed_result.msg | default('')")
-                        }
-                    }
-                ],
-            }
-        )
-    out = tmp / "out.json"
-    tasks.append(
-        {"ansible.builtin.copy": {"content": "{{ results | to_json }}", "dest": str(out), "mode": "0644"}}
+    cases = {
+        case: {**overrides, "ansible_facts": base_facts | facts}
+        for case, (overrides, facts, _) in BAD_INPUT.items()
+    }
+    return preflight_refusals(
+        tmp_path_factory.mktemp("cadchat-preflight"), "cadchat", cases, gather_facts=False
     )
-    play = [{"hosts": "localhost", "gather_facts": False, "vars": {"results": {}}, "tasks": tasks}]
-    pb = tmp / "preflight.yml"
-    pb.write_text(yaml.safe_dump(play), encoding="utf-8")
-    res = run_playbook(pb)
-    assert res.returncode == 0, res.stdout[-3000:]
-    return json.loads(out.read_text(encoding="utf-8"))
 
 
 @pytest.mark.parametrize("case", sorted(BAD_INPUT))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from _ansible_paths import ROLES, run_role_preflight
+from _ansible_paths import ROLES, preflight_refusals, run_role_preflight
 from _ansible_paths import run_local_playbook as run_playbook
 
 ROLE = ROLES / "nginx"
@@ -294,47 +294,11 @@ BAD_INPUT = {
 }
 
 
-def record(case: str, value: str) -> dict:
-    expression = "{{ results | combine({'" + case + "': " + value + "}) }}"
-    return {"ansible.builtin.set_fact": {"results": expression}}
-
-
 @pytest.fixture(scope="module")
 def refusals(tmp_path_factory) -> dict[str, str]:
     """Preflight run once per bad input inside one playbook; each failure message recorded by case."""
-    tmp = tmp_path_factory.mktemp("nginx-preflight")
-    tasks = []
-    for case, (overrides, _) in BAD_INPUT.items():
-        tasks.append(
-            {
-                "name": case,
-                "block": [
-                    {
-                        "ansible.builtin.include_role": {"name": "nginx", "tasks_from": "preflight"},
-                        "vars": overrides,
-                    },
-                    record(case, "'ACCEPTED'"),
-                ],
-                "rescue": [record(case, "ansible_failed_result.msg | default('')")],
-            }
-        )
-    out = tmp / "out.json"
-    write = {"content": "{{ results | to_json }}", "dest": str(out), "mode": "0644"}
-    tasks.append({"ansible.builtin.copy": write})
-    play = [
-        {
-            "hosts": "localhost",
-            "gather_facts": True,
-            "gather_subset": ["min"],
-            "vars": {"results": {}},
-            "tasks": tasks,
-        }
-    ]
-    pb = tmp / "preflight.yml"
-    pb.write_text(yaml.safe_dump(play), encoding="utf-8")
-    res = run_playbook(pb)
-    assert res.returncode == 0, res.stdout[-3000:]
-    return json.loads(out.read_text(encoding="utf-8"))
+    cases = {case: overrides for case, (overrides, _) in BAD_INPUT.items()}
+    return preflight_refusals(tmp_path_factory.mktemp("nginx-preflight"), "nginx", cases)
 
 
 @pytest.mark.parametrize("case", sorted(BAD_INPUT))

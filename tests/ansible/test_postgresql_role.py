@@ -7,7 +7,6 @@ reads the result; the end-to-end proof is molecule/scale-out.
 
 from __future__ import annotations
 
-import json
 import os
 import pwd
 import subprocess
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from _ansible_paths import ROLES, run_local_playbook
+from _ansible_paths import ROLES, preflight_refusals, run_local_playbook
 
 ROLE = ROLES / "postgresql"
 DEFAULTS = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text(encoding="utf-8"))
@@ -189,47 +188,8 @@ BAD_INPUT = {
 @pytest.fixture(scope="module")
 def refusals(tmp_path_factory) -> dict[str, str]:
     """Preflight run once per bad input inside one playbook; each failure message recorded by case."""
-    tmp = tmp_path_factory.mktemp("postgresql-preflight")
-    tasks = []
-    for case, (overrides, _) in {**BAD_INPUT, "accepted": ({}, "")}.items():
-        record = "{{ results | combine({'" + case + "': %s}) }}"
-        tasks.append(
-            {
-                "name": case,
-                "block": [
-                    {
-                        "ansible.builtin.include_role": {"name": "postgresql", "tasks_from": "preflight"},
-                        "vars": overrides,
-                    },
-                    {"ansible.builtin.set_fact": {"results": record % "'ACCEPTED'"}},
-                ],
-                "rescue": [
-                    {
-                        "ansible.builtin.set_fact": {
-                            "results": record % "ansible_failed_result.msg | default('')"
-                        }
-                    }
-                ],
-            }
-        )
-    out = tmp / "out.json"
-    tasks.append(
-        {"ansible.builtin.copy": {"content": "{{ results | to_json }}", "dest": str(out), "mode": "0644"}}
-    )
-    play = [
-        {
-            "hosts": "localhost",
-            "gather_facts": True,
-            "gather_subset": ["min"],
-            "vars": {"results": {}},
-            "tasks": tasks,
-        }
-    ]
-    playbook = tmp / "preflight.yml"
-    playbook.write_text(yaml.safe_dump(play), encoding="utf-8")
-    result = run_local_playbook(playbook)
-    assert result.returncode == 0, result.stdout[-3000:]
-    return json.loads(out.read_text(encoding="utf-8"))
+    cases = {case: overrides for case, (overrides, _) in {**BAD_INPUT, "accepted": ({}, "")}.items()}
+    return preflight_refusals(tmp_path_factory.mktemp("postgresql-preflight"), "postgresql", cases)
 
 
 def test_preflight_accepts_the_defaults(refusals):

@@ -25,7 +25,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import numpy as np
 
-from cadchat.retrieval.lexicon import OBJECT_CONCEPTS, concepts, sound_concepts
+from cadchat.retrieval.lexicon import OBJECT_CONCEPTS, VERB_COMPLEMENTS, concepts, sound_concepts
 from cadchat.retrieval.lexicon import preload as preload_sounds
 from cadchat.retrieval.phonetic import word_keys
 from cadchat.retrieval.text import (
@@ -36,6 +36,7 @@ from cadchat.retrieval.text import (
     is_cjk,
     is_stop_word,
     normalize,
+    read_phrasal_verbs,
     runs,
     stem,
     words,
@@ -45,6 +46,9 @@ T = TypeVar("T")
 
 # Field weights: a name or concept hit says far more than a shared character.
 W_NAME = 1.0
+# A concept the official name says (移动 of MOVE) against one only a phrasing says (挪 of
+# DIMTEDIT's "标注数字挪位置"): a hair heavier, so it decides what would otherwise be a tie.
+W_CONCEPT_NAMED = 0.905
 W_CONCEPT = 0.9
 W_CONCEPT_EXPLAINED = 0.75  # a concept only the explanation mentions, not the name or phrasings
 W_TITLE = 0.8
@@ -64,6 +68,7 @@ Q_SOUND = 0.4  # a corpus pair that sounds like a typed pair unknown to the corp
 Q_SOUND_CONCEPT = 0.75  # a concept the need only sounds like, relative to naming it
 Q_SOUND_TITLE = Q_TITLE * Q_SOUND_CONCEPT  # an official name the need only sounds like
 MAX_TITLE = 8  # characters of an official name looked for inside a query
+MAX_ALIAS_VERB = 3  # letters of an alias typed as a verb ("co 一下"); longer ones are words
 
 
 # A clause that sends the reader to another command ("；保留属性文字用BURST": for that, use
@@ -187,8 +192,10 @@ def document_features(
     # happens to mention ("绘制两端无限延伸的直线" does not make XLINE an extend command).
     for concept in concepts(normalize(explanation), words(explanation)) - found:
         features["c:" + concept] = W_CONCEPT_EXPLAINED * concept_prior
+    named = concepts(normalize(title), [stem(normalize(name))]) if title else set()
     for concept in found:
-        features["c:" + concept] = W_CONCEPT * concept_prior
+        weight = W_CONCEPT_NAMED if concept in named else W_CONCEPT
+        features["c:" + concept] = weight * concept_prior
     for pair in concept_pairs(found):
         features[pair] = W_CONCEPT * concept_prior
     if prior != 1.0:
@@ -244,13 +251,13 @@ def compound_names(words: list[str]) -> dict[str, float]:
 
 
 def analyze_query(text: str) -> Query:
-    norm = drop_contrast(normalize(text))
+    norm = read_phrasal_verbs(drop_contrast(normalize(text)))
     parts = runs(norm)
     features: dict[str, float] = {}
     sounds: dict[str, float] = {}
     stemmed: list[str] = []
     typed_command = len(parts) == 1 and not is_cjk(parts[0])
-    for run in parts:
+    for k, run in enumerate(parts):
         if is_cjk(run):
             grams = cjk_grams(run)
             for gram in grams:
@@ -267,8 +274,14 @@ def analyze_query(text: str) -> Query:
         elif run.isdigit() or (is_stop_word(run) and len(parts) > 1):
             continue
         else:
-            # Any word may be a command name or alias typed as such ("offset", "TR").
-            features["n:" + run] = Q_NAME if typed_command else Q_NAME_IN_TEXT
+            # Any word may be a command name or alias typed as such ("offset", "TR"); a short
+            # one used as a Chinese verb ("co 一下", "tr掉") is an alias typed as the command.
+            used_as_verb = (
+                len(run) <= MAX_ALIAS_VERB
+                and k + 1 < len(parts)
+                and parts[k + 1].startswith(VERB_COMPLEMENTS)
+            )
+            features["n:" + run] = Q_NAME if typed_command or used_as_verb else Q_NAME_IN_TEXT
             word = stem(run)
             stemmed.append(word)
             features["w:" + word] = Q_WORD
@@ -284,9 +297,14 @@ def analyze_query(text: str) -> Query:
     for gram in grams_across_numbers(parts):
         features.setdefault(gram, Q_BIGRAM)
     named = concepts(norm, stemmed)
+    sounded = sound_concepts(norm) - named
+    if "dimension" in named:
+        # A distance the need dimensions is what the dimension shows, not an inquiry (DIST):
+        # "标一下两孔的距离", "put a dimension showing the distance between the columns".
+        named.discard("distance")
+        sounded.discard("distance")
     for concept in named:
         features["c:" + concept] = Q_OBJECT if concept in OBJECT_CONCEPTS else Q_ACTION
-    sounded = sound_concepts(norm) - named
     for concept in sounded:
         weight = Q_OBJECT if concept in OBJECT_CONCEPTS else Q_ACTION
         features["c:" + concept] = weight * Q_SOUND_CONCEPT

@@ -39,6 +39,9 @@ CONCEPT_GROUPS: dict[str, tuple[str, ...]] = {
     "spline": ("样条", "曲线", "spline", "curve"),
     "hatch": ("填充", "剖面线", "图案", "hatch", "fill"),
     "point": ("点样式", "画点", "point"),
+    # which way a line runs off: both ends (XLINE) or one (RAY)
+    "both_ways": ("两头", "两端", "双向", "两个方向", "两边无限", "bidirectional"),
+    "one_way": ("单向", "一头", "一端", "一个方向", "unidirectional"),
     "construction": ("构造线", "参照线", "射线", "无限长", "xline", "ray"),
     "cloud": ("云线", "修订云", "云彩", "revcloud", "cloud"),
     # modify
@@ -80,23 +83,51 @@ CONCEPT_GROUPS: dict[str, tuple[str, ...]] = {
     "fillet": ("圆角", "倒圆", "倒r", "fillet", "round"),
     "chamfer": ("倒角", "斜角", "倒斜", "chamfer", "bevel"),
     "break": ("打断", "断开", "截断", "分成两段", "break"),
-    "join": ("合并", "连接成", "连成一条", "连成一个", "合成一条", "join", "merge", "combine"),
+    "join": (
+        "合并",
+        "连接成",
+        "连成一条",
+        "连成一个",
+        "合成一条",
+        "合成一个",
+        "合为一",
+        "合二为一",
+        "并成一",
+        "join",
+        "merge",
+        "combine",
+    ),
     "explode": ("炸开", "分解", "打散", "炸掉", "explode", "decompose"),
     "erase": ("删除", "删掉", "擦除", "去掉", "清除对象", "erase", "delete", "remove"),
     "array": ("阵列", "排列", "一排", "成排", "环形", "均布", "array", "pattern"),
     "align": ("对齐", "align"),
+    # one kind of object made into another: 单行转多行, 线转多段线, 转实体
+    "convert": ("转换", "转为", "变成", "convert", "conversion"),
     # editing an existing object: with the object it names PEDIT, ATTEDIT, TEXTEDIT, BEDIT …
-    "edit": ("编辑", "修改", "edit", "modify"),
+    "edit": ("编辑", "修改", "改", "调整", "调一下", "edit", "modify", "change", "adjust"),
     "properties": ("特性", "属性面板", "属性", "properties", "property"),
     "matchprop": ("格式刷", "特性匹配", "刷成一样", "匹配", "matchprop", "match"),
     "divide": ("等分", "定数等分", "divide"),
     "measure_div": ("定距等分", "每隔", "measure"),
-    "undo": ("撤销", "撤回", "回退", "undo"),
+    "undo": ("撤销", "撤消", "撤回", "回退", "退回", "退一步", "上一步", "undo"),
     "redo": ("重做", "恢复撤销", "redo"),
     # annotation
     "text": ("文字", "文本", "写字", "字体", "text", "font", "write"),
     "mtext": ("多行文字", "段落", "mtext", "paragraph"),
     "dimension": ("标注", "尺寸", "dimension", "dim"),
+    # one after another: DIMCONTINUE (a dimension chain), continuous orbit
+    "continued": (
+        "连续",
+        "连着",
+        "接着",
+        "一个接一个",
+        "一道接一道",
+        "挨个",
+        "串联",
+        "continue",
+        "continuous",
+        "chain",
+    ),
     "radius": ("半径", "radius"),
     "diameter": ("直径", "diameter"),
     "angle": ("角度", "夹角", "angle", "angular"),
@@ -117,7 +148,7 @@ CONCEPT_GROUPS: dict[str, tuple[str, ...]] = {
     "zoom": ("视图缩放", "看清", "全部显示", "看全图", "显示全部", "缩放视图", "zoom"),
     "pan": ("平移视图", "拖动视图", "移动视图", "pan"),
     "regen": ("重生成", "刷新", "重画", "regen", "refresh", "redraw"),
-    "distance": ("距离", "间距", "多远", "多长", "长度是多少", "distance", "dist"),
+    "distance": ("距离", "多远", "多长", "长度是多少", "distance", "dist"),
     # 平方/平米 and m2 (NFKC of ㎡) are how an area is said: "多少平方", "120㎡"
     "area": ("面积", "周长", "平方", "平米", "area", "perimeter", "m2"),
     "coordinate": ("坐标", "xyz", "coordinate"),
@@ -130,7 +161,7 @@ CONCEPT_GROUPS: dict[str, tuple[str, ...]] = {
     "duplicate_lines": ("重复线", "重叠", "重线", "overkill", "overlap"),
     "select": ("选择", "选中", "选取", "select", "selection"),
     "snap": ("捕捉", "对象捕捉", "端点", "中点", "snap", "osnap"),
-    "ortho": ("正交", "水平竖直", "ortho"),
+    "ortho": ("正交", "水平竖直", "横平竖直", "水平垂直", "横竖", "ortho"),
     "units": ("单位", "毫米", "精度", "unit"),
     "group": ("编组", "成组", "group"),
     "number": ("编号", "序号", "递增", "number", "numbering", "increment"),
@@ -138,7 +169,7 @@ CONCEPT_GROUPS: dict[str, tuple[str, ...]] = {
     "case": ("大小写", "大写", "小写", "uppercase", "lowercase", "case"),
     "flatten": ("拍平", "压平", "z坐标", "标高归零", "二维化", "flatten"),
     # 3D
-    "extrude": ("拉伸成", "挤出", "拉成三维", "拉成实体", "extrude", "extrusion"),
+    "extrude": ("拉伸成", "挤出", "拉成三维", "拉成实体", "拉高", "拔高", "拉起来", "extrude", "extrusion"),
     "revolve": ("旋转成", "回转", "旋转体", "revolve"),
     "union": ("并集", "union"),
     "subtract": ("差集", "减去", "挖孔", "subtract"),
@@ -148,7 +179,8 @@ CONCEPT_GROUPS: dict[str, tuple[str, ...]] = {
 }
 
 # Concepts that name things rather than operations. In "把这个块炸开" the operation (炸开) decides
-# the command; the object (块) only narrows it, so object concepts weigh less in a query.
+# the command; the object (块) only narrows it, so object concepts weigh less in a query. So do
+# qualifiers of the operation (两头 of a line, 连着 of dimensions): they narrow, not decide.
 OBJECT_CONCEPTS = frozenset(
     [
         "draw",
@@ -162,9 +194,12 @@ OBJECT_CONCEPTS = frozenset(
         "spline",
         "point",
         "construction",
+        "both_ways",
+        "one_way",
         "cloud",
         "text",
         "mtext",
+        "continued",
         "radius",
         "diameter",
         "angle",
@@ -219,7 +254,7 @@ def concepts(normalized_text: str, stemmed_words: Iterable[str]) -> set[str]:
 # Colloquial Chinese says an operation with one verb character and a complement: 标一下, 往后标到,
 # 剪掉, 挪到, 转90度, 偏2400. One character alone is too ambiguous (坐标, 转换, 偏差), so it
 # counts only as a verb: after a function word, a direction or an amount (or first), and before
-# a complement or a number.
+# a complement, a number or the end of its clause.
 VERB_CHARACTERS: dict[str, str] = {
     "标": "dimension",
     "剪": "trim",
@@ -230,7 +265,12 @@ VERB_CHARACTERS: dict[str, str] = {
     "偏": "offset",
 }
 _BEFORE_VERB = frozenset("的了个一把将给帮我你请要想能再先又都就往向朝前后左右上下里外度米")
-_COMPLEMENTS = ("一下", "下", "到", "在", "掉", "个", "出", "过去", "回")
+VERB_COMPLEMENTS = ("一下", "下", "到", "在", "掉", "个", "出", "过去", "回")
+
+
+def _ends_clause(after: str) -> bool:
+    """Whether a verb is the last word of its clause ("往后标，…"): the text ends or punctuation follows."""
+    return not after or (after[0] <= "\u3000" and not after[0].isalnum())
 
 
 def verb_concepts(normalized_text: str) -> set[str]:
@@ -243,7 +283,7 @@ def verb_concepts(normalized_text: str) -> set[str]:
         before = normalized_text[i - 1] if i else " "
         after = normalized_text[i + 1 : i + 3]
         if (before <= "\u3000" or before in _BEFORE_VERB) and (
-            after[:1].isdigit() or after.startswith(_COMPLEMENTS)
+            after[:1].isdigit() or after.startswith(VERB_COMPLEMENTS) or _ends_clause(after)
         ):
             found.add(concept)
     return found

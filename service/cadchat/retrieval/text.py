@@ -96,11 +96,12 @@ def stem(word: str) -> str:
 
 
 # A contrast names what the user does NOT want ("bevel this corner instead of rounding it",
+# "make it longer, there is nothing to extend it to", "pan without moving anything",
 # "拖回来看看，不要改坐标"): from its marker to the end of the clause nothing is a need. In
 # Chinese only a clause that opens with the negation counts: "不要的线" (unwanted lines) and
 # "属性文字别没了" (must be kept) are needs.
 _CONTRAST = re.compile(
-    r"\b(?:instead\s+of|rather\s+than)\b[^,.;:!?，。；：！？]*"
+    r"\b(?:instead\s+of|rather\s+than|without|nothing\s+to|no\s+need\s+to)\b[^,.;:!?，。；：！？]*"
     r"|(?<=[,;，；、])\s*(?:而不是|不是|不要|不用|无需|别(?![的人处]))[^,.;:!?，。；：！？]*"
 )
 
@@ -108,6 +109,22 @@ _CONTRAST = re.compile(
 def drop_contrast(text: str) -> str:
     """The text without its contrast clauses (see `_CONTRAST`); `text` is normalized."""
     return _CONTRAST.sub(" ", text)
+
+
+# English verbs whose particle changes the operation: "turn this profile into a solid" converts
+# (it does not rotate), "break this block (back) into lines" / "break it apart" explodes (it
+# does not break a line at a point). The verb is read as the operation its phrase names.
+_PHRASAL = (
+    (re.compile(r"\bturn(?:s|ed|ing)?\b(?=(?:\s+[\w-]+){0,6}?\s+into\b)"), "convert"),
+    (re.compile(r"\bbreak(?:s|ing)?\b(?=(?:\s+[\w-]+){0,6}?\s+(?:into|apart|up)\b)"), "explode"),
+)
+
+
+def read_phrasal_verbs(text: str) -> str:
+    """`text` (normalized) with verb + particle phrases read as the operation they name."""
+    for pattern, verb in _PHRASAL:
+        text = pattern.sub(verb, text)
+    return text
 
 
 def runs(text: str) -> list[str]:

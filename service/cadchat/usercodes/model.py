@@ -13,6 +13,8 @@ from cadchat.errors import InvalidInput, TooLarge
 from cadchat.library.store import LIBRARY_ID_BASE
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
     from cadchat.config import Settings
 
 # User ids count up from 1 and stay below the library's hash-derived ids.
@@ -143,20 +145,34 @@ class UserCode:
         tags = data.get("tags")
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
             raise ValueError("'tags' is not a list of strings")
-        if hashlib.sha256(data["code"].encode("utf-8")).hexdigest() != data.get("code_sha256"):
-            raise ValueError("code does not match its checksum")
-        legacy = data.get("legacy")
-        return cls(
+        return cls.from_stored(
+            {name: data[name] for name in (*strings, *counts)},
             id=code_id,
-            command=data["command"],
-            description=data["description"],
-            code=data["code"],
+            tags=tags,
+            code_sha256=data.get("code_sha256"),
+            legacy=data.get("legacy"),
+        )
+
+    @classmethod
+    def from_stored(
+        cls, fields: Mapping[str, Any], *, id: int, tags: Iterable[str], code_sha256: Any, legacy: Any
+    ) -> UserCode:
+        """A code from a backend's typed fields (command, description, code, created_at,
+        updated_at, origin, usage_count, success_count); raises ValueError when the code does not
+        match its SHA-256. A success count above the usage count is clamped to it."""
+        if hashlib.sha256(fields["code"].encode("utf-8")).hexdigest() != code_sha256:
+            raise ValueError("code does not match its checksum")
+        return cls(
+            id=id,
+            command=fields["command"],
+            description=fields["description"],
+            code=fields["code"],
             tags=tuple(tags),
-            created_at=data["created_at"],
-            updated_at=data["updated_at"],
-            usage_count=data["usage_count"],
-            success_count=min(data["success_count"], data["usage_count"]),
-            origin=data["origin"],
+            created_at=fields["created_at"],
+            updated_at=fields["updated_at"],
+            usage_count=fields["usage_count"],
+            success_count=min(fields["success_count"], fields["usage_count"]),
+            origin=fields["origin"],
             legacy=legacy if isinstance(legacy, dict) else None,
         )
 

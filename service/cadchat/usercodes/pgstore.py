@@ -38,7 +38,7 @@ from cadchat.errors import NotFound, StoreFull, StoreUnavailable
 from cadchat.library.model import Command
 from cadchat.usercodes.model import Limits, UserCode, now_iso
 from cadchat.usercodes.popularity import Counts
-from cadchat.usercodes.store import CodeStore, OperationObserver, observed
+from cadchat.usercodes.store import CodeStore, OperationObserver
 
 log = logging.getLogger(__name__)
 
@@ -75,21 +75,9 @@ def sha256(text: str) -> str:
 
 def code_of(row: asyncpg.Record) -> UserCode:
     """A live row as a UserCode; ValueError when its code does not match its checksum."""
-    if sha256(row["code"]) != row["code_sha256"]:
-        raise ValueError("code does not match its checksum")
     legacy = json.loads(row["legacy"]) if row["legacy"] is not None else None
-    return UserCode(
-        id=row["id"],
-        command=row["command"],
-        description=row["description"],
-        code=row["code"],
-        tags=tuple(row["tags"]),
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        usage_count=row["usage_count"],
-        success_count=min(row["success_count"], row["usage_count"]),
-        origin=row["origin"],
-        legacy=legacy if isinstance(legacy, dict) else None,
+    return UserCode.from_stored(
+        row, id=row["id"], tags=row["tags"], code_sha256=row["code_sha256"], legacy=legacy
     )
 
 
@@ -133,7 +121,6 @@ class PgUserCodeStore(CodeStore):
         self._follower: asyncio.Task[None] | None = None
         self._poll_lock = asyncio.Lock()
         self._poll_failing = False
-        self._reserved = 0  # creates in progress on this host
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -198,25 +185,10 @@ class PgUserCodeStore(CodeStore):
 
     # -- mutations -------------------------------------------------------------------------------
 
-    @observed("save")
-    async def create(
-        self,
-        *,
-        command: Any,
-        description: Any,
-        code: Any,
-        tags: Any = None,
-        origin: str = "api",
-        require_description: bool = True,
-    ) -> UserCode:
-        fields = self._check(command, description, code, tags, require_description)
-        self._reserved += 1
-        try:
-            return await self._shielded(self._create, fields, origin)
-        finally:
-            self._reserved -= 1
+    def _reserve_id(self) -> None:
+        return None  # the database's sequence assigns it, inside the create's transaction
 
-    async def _create(self, fields: dict[str, Any], origin: str) -> UserCode:
+    async def _create(self, _id: int | None, fields: dict[str, Any], origin: str) -> UserCode:
         stamp = now_iso()
         near_limit = len(self._codes) + self._reserved + NEAR_LIMIT >= self.limits.max_count
         async with self._database() as conn, conn.transaction():

@@ -107,6 +107,7 @@ class CodeStore:
         self._codes: dict[int, UserCode] = {}
         self._library_usage: dict[str, Counts] = {}
         self._pending: set[asyncio.Future[Any]] = set()  # shielded mutations still running
+        self._reserved = 0  # creates in progress on this host
         self.version = 0  # bumped on every change: response caches key on it
         self.import_report: legacy.ImportReport | None = None
 
@@ -152,6 +153,7 @@ class CodeStore:
 
     # -- mutations (per backend): each raises InvalidInput/TooLarge, NotFound or StoreFull -----
 
+    @observed("save")
     async def create(
         self,
         *,
@@ -162,7 +164,15 @@ class CodeStore:
         origin: str = "api",
         require_description: bool = True,
     ) -> UserCode:
-        raise NotImplementedError
+        fields = self._check(command, description, code, tags, require_description)
+        # Reserved with no await between the check and the count: concurrent creates on this
+        # host see each other (`_reserved`) before any of them is written.
+        code_id = self._reserve_id()
+        self._reserved += 1
+        try:
+            return await self._shielded(self._create, code_id, fields, origin)
+        finally:
+            self._reserved -= 1
 
     @observed("update")
     async def update(self, code_id: int, changes: dict[str, Any], *, partial: bool) -> UserCode:
@@ -183,6 +193,14 @@ class CodeStore:
 
     # Each backend's own step of the mutations above (run shielded: a client that leaves does not
     # cut a write in half).
+    def _reserve_id(self) -> int | None:
+        """The id a create will write, or None when the backend assigns it while writing;
+        raises StoreFull."""
+        raise NotImplementedError
+
+    async def _create(self, code_id: int | None, fields: dict[str, Any], origin: str) -> UserCode:
+        raise NotImplementedError
+
     async def _update(self, code_id: int, changes: dict[str, Any], partial: bool) -> UserCode:
         raise NotImplementedError
 
@@ -280,7 +298,6 @@ class UserCodeStore(CodeStore):
         self._persisted_highest = 0
         self._code_locks: dict[int, tuple[asyncio.Lock, list[int]]] = {}
         self._shared_files_lock = asyncio.Lock()
-        self._reserved = 0  # ids handed to creates still writing
         self._executor: Executor | None = None
         self.open_report = OpenReport()
 
@@ -326,29 +343,13 @@ class UserCodeStore(CodeStore):
 
     # -- mutations -----------------------------------------------------------------------------
 
-    @observed("save")
-    async def create(
-        self,
-        *,
-        command: Any,
-        description: Any,
-        code: Any,
-        tags: Any = None,
-        origin: str = "api",
-        require_description: bool = True,
-    ) -> UserCode:
-        fields = self._check(command, description, code, tags, require_description)
-        # Reserve the id now, with no await between check and increment.
+    def _reserve_id(self) -> int:
         if len(self._codes) + self._reserved >= self.limits.max_count:
             raise StoreFull(f"the user-code store is full ({self.limits.max_count} codes)")
         if self._highest >= MAX_ID:
             raise StoreFull("no user-code ids left")
         self._highest += 1
-        self._reserved += 1
-        try:
-            return await self._shielded(self._create, self._highest, fields, origin)
-        finally:
-            self._reserved -= 1
+        return self._highest
 
     async def _create(self, code_id: int, fields: dict[str, Any], origin: str) -> UserCode:
         async with self._locked(code_id):
