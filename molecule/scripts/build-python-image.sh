@@ -9,10 +9,10 @@
 # earlier version of it are rebuilt (each carries the script's hash as the label
 # org.cadchat.builder).
 # Usage: build-python-image.sh [BUILD_IMAGE [BASE_IMAGE]]
-#   (default cadchat-build/python:3.11-bookworm cadchat-build/python:3.11-slim-bookworm)
+#   (default cadchat-build/python-build:3.11-bookworm cadchat-build/python:3.11-slim-bookworm)
 set -euo pipefail
 
-build_image=${1:-${CADCHAT_PYTHON_BUILD_IMAGE:-cadchat-build/python:3.11-bookworm}}
+build_image=${1:-${CADCHAT_PYTHON_BUILD_IMAGE:-cadchat-build/python-build:3.11-bookworm}}
 base_image=${2:-${CADCHAT_PYTHON_IMAGE:-cadchat-build/python:3.11-slim-bookworm}}
 builder=$(sha256sum "$0" | cut -c1-12)
 
