@@ -1,12 +1,15 @@
 # CADChat service image. Built from a wheelhouse, so the build needs no package index:
 #   scripts/build-wheelhouse.sh wheelhouse        # on a machine that reaches PyPI (or a mirror)
 #   docker build -t cadchat:0.1.0 .               # or: docker compose build
-# The base must provide python3 (>= 3.10) with the venv module and match the wheelhouse's Python
-# version: the default is Docker Hub's slim image; where no registry is reachable pass a local one
-# (--build-arg BASE_IMAGE=..., molecule/scripts/build-python-image.sh makes one).
+# Two images of the same Python (>= 3.10, matching the wheelhouse's version) at the same path:
+# BUILD_IMAGE makes the virtualenv (venv module) and strips its compiled extensions (binutils);
+# BASE_IMAGE runs it. The defaults are Docker Hub's full and slim images; where no registry is
+# reachable pass local ones (--build-arg BUILD_IMAGE=... --build-arg BASE_IMAGE=...;
+# molecule/scripts/build-python-image.sh makes both).
+ARG BUILD_IMAGE=python:3.11-bookworm
 ARG BASE_IMAGE=python:3.11-slim-bookworm
 
-FROM ${BASE_IMAGE} AS build
+FROM ${BUILD_IMAGE} AS build
 # Dependencies first, in their own layer: a new release of the service reuses it.
 COPY wheelhouse/deps/ /wheelhouse/deps/
 RUN python3 -m venv /opt/cadchat \
@@ -15,9 +18,12 @@ RUN python3 -m venv /opt/cadchat \
 COPY wheelhouse/cadchat-*.whl /wheelhouse/
 # What the service never loads leaves the image: the DashScope SDK's declared server and CLI
 # extras (its client imports none of them; tests/test_image_deps.py proves it), numpy's build
-# and typing support, every package's tests, and the bytecode of modules the service never
+# and typing support, every package's tests, the symbol tables and debug information of the
+# compiled extensions (their exported symbols stay; libraries a wheel vendors in <name>.libs/ and
+# extensions with an RPATH to them were rewritten by patchelf, which strip breaks, so they are
+# left as shipped), and the bytecode of modules the service never
 # imports (the root filesystem is read-only, so the bytecode of what it does import is compiled
-# here, by importing it once).
+# here, by importing it once, after stripping: a damaged extension fails the build).
 ARG UNUSED_DISTRIBUTIONS="fastapi starlette uvicorn typer shellingham annotated-doc tiktoken regex \
     markdown-it-py mdurl"
 RUN /opt/cadchat/bin/python -m pip install -q --no-index --find-links /wheelhouse/deps --no-cache-dir \
@@ -28,6 +34,8 @@ RUN /opt/cadchat/bin/python -m pip install -q --no-index --find-links /wheelhous
     && find . -name '*.pyi' -delete \
     && rm -rf numpy/f2py numpy/distutils numpy/typing numpy/_pyinstaller numpy/_core/include \
        numpy/random/_examples numpy/_core/_simd.* /opt/cadchat/bin/f2py \
+    && find /opt/cadchat -type f -name '*.so*' ! -path '*.libs/*' -exec sh -c 'for f; do \
+         readelf -d "$f" | grep -qE "\((RPATH|RUNPATH)\)" || strip --strip-unneeded "$f"; done' strip {} + \
     && /opt/cadchat/bin/python -c 'import importlib, pkgutil, cadchat, dashscope, httpx; \
        [importlib.import_module(m.name) for m in pkgutil.walk_packages(cadchat.__path__, "cadchat.") \
         if m.name != "cadchat.__main__"]'
