@@ -42,11 +42,14 @@ molecule-matrix: $(VENV)/.dev
 molecule-ci: $(VENV)/.dev
 	PATH="$(abspath $(BIN)):$$PATH" molecule/run-all.sh -j $(MOLECULE_JOBS) $$(grep -v '^\s*\(#\|$$\)' molecule/ci)
 
-# Base images for every platform, built side by side (mostly download time); reused when present.
+# Base images for every platform and the local Python images the Dockerfile builds on (the site
+# and cadchat-docker scenarios' prepare), built side by side (mostly download time) so runs in
+# parallel never build them twice; reused when present.
 molecule-images:
 	@pids=""; for p in $(MOLECULE_PLATFORMS); do \
 	  molecule/scripts/build-base-image.sh cadchat-molecule/$$p:latest & pids="$$pids $$!"; \
-	done; rc=0; for pid in $$pids; do wait $$pid || rc=1; done; exit $$rc
+	done; molecule/scripts/build-python-image.sh & pids="$$pids $$!"; \
+	rc=0; for pid in $$pids; do wait $$pid || rc=1; done; exit $$rc
 
 bench: $(VENV)/.dev
 	$(BIN)/python benchmarks/query_load.py
