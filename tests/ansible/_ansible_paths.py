@@ -54,21 +54,31 @@ def run_local_playbook(playbook: Path, *extra: str) -> subprocess.CompletedProce
     return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
 
 
+def run_local_tasks(
+    tmp_path: Path,
+    name: str,
+    tasks: list[dict],
+    *,
+    variables: dict | None = None,
+    gather_subset: list[str] | None = None,
+    extra: tuple[str, ...] = (),
+) -> subprocess.CompletedProcess[str]:
+    """Run `tasks` as one play on localhost (playbook `tmp_path/<name>.yml`): facts gathered only
+    when `gather_subset` is given, `variables` as play vars, `extra` more ansible-playbook args."""
+    play: dict = {"hosts": "localhost", "gather_facts": gather_subset is not None, "tasks": tasks}
+    if gather_subset is not None:
+        play["gather_subset"] = gather_subset
+    if variables:
+        play["vars"] = variables
+    playbook = tmp_path / f"{name}.yml"
+    playbook.write_text(yaml.safe_dump([play]), encoding="utf-8")
+    return run_local_playbook(playbook, *extra)
+
+
 def run_role_preflight(tmp_path: Path, role: str, role_vars: dict) -> subprocess.CompletedProcess[str]:
     """Run `role`'s tasks/preflight.yml on localhost (minimal facts) with `role_vars`."""
-    play = [
-        {
-            "hosts": "localhost",
-            "gather_facts": True,
-            "gather_subset": ["min"],
-            "tasks": [
-                {"ansible.builtin.include_role": {"name": role, "tasks_from": "preflight"}, "vars": role_vars}
-            ],
-        }
-    ]
-    playbook = tmp_path / "preflight.yml"
-    playbook.write_text(yaml.safe_dump(play), encoding="utf-8")
-    return run_local_playbook(playbook)
+    task = {"ansible.builtin.include_role": {"name": role, "tasks_from": "preflight"}, "vars": role_vars}
+    return run_local_tasks(tmp_path, "preflight", [task], gather_subset=["min"])
 
 
 def preflight_refusals(
@@ -96,11 +106,7 @@ def preflight_refusals(
     out = tmp_path / "refusals.json"
     write = {"content": "{{ results | to_json }}", "dest": str(out), "mode": "0644"}
     tasks.append({"ansible.builtin.copy": write})
-    play: dict = {"hosts": "localhost", "gather_facts": gather_facts, "vars": {"results": {}}, "tasks": tasks}
-    if gather_facts:
-        play["gather_subset"] = ["min"]
-    playbook = tmp_path / "refusals.yml"
-    playbook.write_text(yaml.safe_dump([play]), encoding="utf-8")
-    result = run_local_playbook(playbook)
+    subset = ["min"] if gather_facts else None
+    result = run_local_tasks(tmp_path, "refusals", tasks, variables={"results": {}}, gather_subset=subset)
     assert result.returncode == 0, result.stdout[-3000:]
     return json.loads(out.read_text(encoding="utf-8"))

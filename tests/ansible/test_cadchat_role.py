@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from _ansible_paths import ROLES, preflight_refusals, run_local_playbook
+from _ansible_paths import ROLES, preflight_refusals, run_local_tasks
 
 ROLE = ROLES / "cadchat"
 DEFAULTS = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text(encoding="utf-8"))
@@ -58,10 +58,8 @@ def rendered(tmp_path_factory) -> dict[str, str]:
         }
         for name, (template, overrides) in VARIANTS.items()
     ]
-    play = [{"hosts": "localhost", "gather_facts": False, "vars": {**DEFAULTS, **facts}, "tasks": tasks}]
-    pb = tmp / "render.yml"
-    pb.write_text(yaml.safe_dump(play), encoding="utf-8")
-    res = run_local_playbook(pb, "-e", f"role_path={ROLE}")
+    extra = ("-e", f"role_path={ROLE}")
+    res = run_local_tasks(tmp, "render", tasks, variables={**DEFAULTS, **facts}, extra=extra)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
     return {name: (tmp / name).read_text(encoding="utf-8") for name in VARIANTS}
 

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from _ansible_paths import ROLES, preflight_refusals, run_role_preflight
-from _ansible_paths import run_local_playbook as run_playbook
+from _ansible_paths import ROLES, preflight_refusals, run_local_tasks, run_role_preflight
 
 ROLE = ROLES / "nginx"
 DEFAULTS = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text(encoding="utf-8"))
@@ -82,18 +81,9 @@ def rendered(tmp_path_factory) -> dict[str, str]:
         }
         for name, (template, overrides) in VARIANTS.items()
     ]
-    play = [
-        {
-            "hosts": "localhost",
-            "gather_facts": True,
-            "gather_subset": ["!all", "!min", "service_mgr"],
-            "vars": {**DEFAULTS, **INTERNAL, **facts},
-            "tasks": tasks,
-        }
-    ]
-    pb = tmp / "render.yml"
-    pb.write_text(yaml.safe_dump(play), encoding="utf-8")
-    res = run_playbook(pb)
+    variables = {**DEFAULTS, **INTERNAL, **facts}
+    subset = ["!all", "!min", "service_mgr"]
+    res = run_local_tasks(tmp, "render", tasks, variables=variables, gather_subset=subset)
     assert res.returncode == 0, res.stdout + res.stderr
     return {name: (tmp / f"{name}.conf").read_text(encoding="utf-8") for name in VARIANTS}
 

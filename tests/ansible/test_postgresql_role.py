@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from _ansible_paths import ROLES, preflight_refusals, run_local_playbook
+from _ansible_paths import ROLES, preflight_refusals, run_local_tasks
 
 ROLE = ROLES / "postgresql"
 DEFAULTS = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text(encoding="utf-8"))
@@ -51,17 +51,7 @@ def rendered(tmp_path_factory) -> dict[str, dict[str, str]]:
                 }
             )
     facts = {"__postgresql_version": "15"}
-    play = [
-        {
-            "hosts": "localhost",
-            "gather_facts": False,
-            "vars": {**DEFAULTS, **INTERNAL, **facts},
-            "tasks": tasks,
-        }
-    ]
-    playbook = tmp / "render.yml"
-    playbook.write_text(yaml.safe_dump(play), encoding="utf-8")
-    result = run_local_playbook(playbook)
+    result = run_local_tasks(tmp, "render", tasks, variables={**DEFAULTS, **INTERNAL, **facts})
     assert result.returncode == 0, result.stdout + result.stderr
     return {
         name: {t: (tmp / f"{name}.{t}").read_text(encoding="utf-8") for t in ("cadchat.conf", "pg_hba.conf")}
