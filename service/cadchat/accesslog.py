@@ -77,17 +77,11 @@ class AccessLine(NamedTuple):
 
 
 def access_line(
-    request: web.BaseRequest,
-    response: web.StreamResponse,
-    seconds: float,
-    trusted: Sequence[str] | None = None,
+    request: web.BaseRequest, response: web.StreamResponse, seconds: float, trusted: Sequence[str]
 ) -> AccessLine:
     """The line of a request whose response was sent `seconds` after the request arrived.
-    `trusted`: the proxies whose `X-Forwarded-For` names the client (default: the app's
+    `trusted`: the proxies whose `X-Forwarded-For` names the client (the app's
     `chat_trusted_proxies`)."""
-    if trusted is None:
-        app = getattr(request, "app", None) if getattr(request, "match_info", None) is not None else None
-        trusted = app[SETTINGS].chat_trusted_proxies if app is not None else ()
     # The id the client was given (a streamed answer sets its own header; aiohttp's own 400s
     # for unparsable requests have none).
     request_id = response.headers.get("X-Request-ID") or request.get(REQUEST_ID) or "-"
@@ -108,11 +102,6 @@ def access_line(
             client[:MAX_CLIENT_CHARS],
         ),
     )
-
-
-def access_fields(request: web.BaseRequest, response: web.StreamResponse, seconds: float) -> dict[str, Any]:
-    """The fields of a request's line, as a dict (see `AccessLine.fields`)."""
-    return access_line(request, response, seconds).fields()
 
 
 class AccessLog:
