@@ -38,7 +38,6 @@ from aiohttp import web
 from cadchat.chat.guards import client_address
 from cadchat.config import ConfigError, Settings
 from cadchat.keys import POLICY, SETTINGS
-from cadchat.metrics import route_template
 from cadchat.web_json import ApiError
 
 OPEN, READ, WRITE, CHAT, ADMIN, METRICS_ROUTE = "open", "read", "write", "chat", "admin", "metrics"
@@ -209,12 +208,6 @@ class AccessPolicy:
 
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="cadchat"'}
-
-
-def admit(request: web.Request) -> web.StreamResponse | None:
-    """The access check of one request, before its handler: None to go on, a CORS preflight's
-    answer, or the ApiError (401, 403, 415) that refuses it (see `AccessPolicy.admit`)."""
-    return request.app[POLICY].admit(request, route_template(request))
 
 
 async def _cors_headers(request: web.BaseRequest, response: web.StreamResponse) -> None:
