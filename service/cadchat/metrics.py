@@ -241,10 +241,6 @@ class Metrics:
     def observe_store(self, operation: str, error: BaseException | None) -> None:
         self.store_operations.labels(operation, store_outcome(error)).inc()
 
-    def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
-        """Count and time one request (on the event loop; see `RequestSeries`)."""
-        self.http.observe(route, method if method in METHODS else "other", status, seconds)
-
 
 def route_template(request: web.BaseRequest) -> str:
     """The route a request matched, as its template (`/v1/codes/{id}`), or `unmatched`: metric
