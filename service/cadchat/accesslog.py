@@ -82,10 +82,14 @@ def access_line(
     """The line of a request whose response was sent `seconds` after the request arrived.
     `trusted`: the proxies whose `X-Forwarded-For` names the client (the app's
     `chat_trusted_proxies`)."""
-    # The id the client was given (a streamed answer sets its own header; aiohttp's own 400s
-    # for unparsable requests have none).
-    request_id = response.headers.get("X-Request-ID") or request.get(REQUEST_ID) or "-"
-    client = client_address(request.remote, request.headers.get("X-Forwarded-For"), trusted)
+    # The id the client was given: the request middleware's, which it also echoes in
+    # X-Request-ID, a streamed answer's included (aiohttp's own 400s for unparsable requests
+    # never reach it and have none).
+    request_id = request.get(REQUEST_ID, "-")
+    peer = request.remote
+    # X-Forwarded-For only counts from a trusted proxy: the header is looked up only then.
+    forwarded = request.headers.get("X-Forwarded-For") if trusted and peer in trusted else None
+    client = client_address(peer, forwarded, trusted)
     # tuple.__new__: the fields in order, without NamedTuple's Python-level constructor.
     return tuple.__new__(
         AccessLine,
