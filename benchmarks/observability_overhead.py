@@ -1,22 +1,25 @@
 """Cost of request metrics and the access log on POST /api/query, in one run.
 
-    python benchmarks/observability_overhead.py [--rounds 3] [--duration 5] [--connections 50] [--no-pin]
-                                                [--source DIR]
+    python benchmarks/observability_overhead.py [--rounds 8] [--duration 3] [--connections 50]
+                                                [--aa] [--no-pin] [--source DIR]
 
 Starts two servers on loopback from the same library: one with request metrics and the access
 log (JSON lines, to a file) on, one with both off (`CADCHAT_REQUEST_METRICS=false`,
-`CADCHAT_ACCESS_LOG=false`), both pinned to core 1 and wrk to core 0 (`taskset`, unless
-`--no-pin`). wrk drives them in alternating rounds (so a busy machine slows
-both alike) and the script prints each round's req/s and the server's CPU time per request
-(user + system, from /proc: unlike req/s it barely moves when other processes share the cores),
-the medians and best rounds and the cost of each in percent (between medians, between best
-rounds, and the median of each round's own cost: both servers run back to back in a round).
-Then, in-process, the CPU time the
-two add to one request (the request middleware around a trivial handler with request metrics
-on, less the same with them off; one access-log line
-recorded, then formatted as JSON and written to a file in one batch, as the access log's
-writer thread does), best of 5 repeats (of this checkout). `--source DIR` runs the servers from
-another checkout's `service/` (before/after). Needs `wrk` (Debian package).
+`CADCHAT_ACCESS_LOG=false`). Both are pinned to core 1 and loaded AT THE SAME TIME, each by a
+wrk of its own on core 0 (`taskset`, unless `--no-pin`): the kernel's fair scheduler gives the
+two server processes equal shares of core 1, so the ratio of their req/s is the inverse ratio
+of their CPU per request, and whatever else the machine does in those seconds slows both alike.
+(Loading them one after the other, the same server's req/s moved by ±10-30 % between rounds
+on this VM, more than the cost measured.) After a warm-up round, each of `--rounds` rounds
+prints both servers' req/s and CPU time per request (user + system, from /proc) and the cost:
+1 - req/s(on) / req/s(off), and CPU(on) / CPU(off) - 1. The summary gives the median and the
+quartiles of the rounds' costs. `--aa` starts the second server with both off as well: the
+method's own noise (a cost near 0). Then, in-process, the CPU time the two add to one request
+(the request middleware around a trivial handler with request metrics on, less the same with
+them off; one access-log line recorded, then formatted as JSON and written to a file in one
+batch, as the access log's writer thread does), best of 5 repeats (of this checkout).
+`--source DIR` runs the servers from another checkout's `service/` (before/after). Needs `wrk`
+(Debian package).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import statistics
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -120,31 +124,42 @@ def added_cpu_us(repeats: int = 5, calls: int = 20_000) -> dict[str, float]:
     return {"middleware": middleware, "access_line": line}
 
 
+def quartiles(values: list[float]) -> tuple[float, float, float]:
+    """First quartile, median and third quartile (the median thrice for one value)."""
+    if len(values) < 2:
+        return (values[0],) * 3
+    low, middle, high = statistics.quantiles(values, n=4)
+    return low, middle, high
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--duration", type=int, default=5, help="seconds of load per round and server")
-    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=8)
+    parser.add_argument("--duration", type=int, default=3, help="seconds of load per round")
+    parser.add_argument("--connections", type=int, default=50, help="wrk connections per server")
+    parser.add_argument("--aa", action="store_true", help="both servers with metrics and access log off")
     parser.add_argument("--no-pin", action="store_true", help="do not pin servers and wrk to cores")
     parser.add_argument("--source", type=Path, help="run cadchat from DIR/service instead (before/after)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         print("wrk not found: apt-get install -y wrk", file=sys.stderr)
         return 2
-    # Both servers on core 1 (one loaded at a time), wrk on core 0: the scheduler does not
-    # move them around, and wrk never competes with the server it drives.
+    if args.rounds < 1 or args.duration < 1:
+        print("--rounds and --duration must be at least 1", file=sys.stderr)
+        return 2
+    # Both servers share core 1, both wrk processes core 0: the servers split one core evenly.
     pinned = shutil.which("taskset") and (os.cpu_count() or 1) >= 2 and not args.no_pin
     server_core, load_core = (("taskset", "-c", "1"), ("taskset", "-c", "0")) if pinned else ((), ())
     needs = [c.need for c in retrieval_eval.read_cases(retrieval_eval.DEFAULT_EVAL)]
     common = {"CADCHAT_WATCH": "false", "CADCHAT_LOG_LEVEL": "INFO", "CADCHAT_LOG_FORMAT": "json"}
     if args.source:
         common["PYTHONPATH"] = str(args.source.resolve() / "service")
-    configs = {
-        "on": {**common, "CADCHAT_REQUEST_METRICS": "true", "CADCHAT_ACCESS_LOG": "true"},
-        "off": {**common, "CADCHAT_REQUEST_METRICS": "false", "CADCHAT_ACCESS_LOG": "false"},
-    }
+    off = {**common, "CADCHAT_REQUEST_METRICS": "false", "CADCHAT_ACCESS_LOG": "false"}
+    on = {**common, "CADCHAT_REQUEST_METRICS": "true", "CADCHAT_ACCESS_LOG": "true"}
+    configs = {"off": off, "on": off if args.aa else on}
+    label = "off (A/A)" if args.aa else "on"
     with tempfile.TemporaryDirectory(prefix="cadchat-obs-") as tmp, contextlib.ExitStack() as stack:
         work = Path(tmp)
         lua = wrkload.write_script(work / "query.lua", ({"requirement": n} for n in needs))
@@ -155,54 +170,59 @@ def main() -> int:
                 running_server(work / name / "data", env, prefix=server_core)
             )
             urls[name] = base + "/api/query"
-            wrkload.run(
-                urls[name], lua, connections=args.connections, duration=2, prefix=load_core
-            )  # warm-up
-        results: dict[str, list[float]] = {name: [] for name in configs}
-        cpu: dict[str, list[float]] = {name: [] for name in configs}
+
+        def load_both(duration: int) -> dict[str, tuple[dict, float]]:
+            """Both servers under load at once: each one's wrk result and CPU µs a request."""
+            before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                futures = {
+                    name: pool.submit(
+                        wrkload.run,
+                        url,
+                        lua,
+                        connections=args.connections,
+                        duration=duration,
+                        prefix=load_core,
+                    )
+                    for name, url in urls.items()
+                }
+                results = {name: future.result() for name, future in futures.items()}
+            return {
+                name: (result, (cpu_seconds(pids[name]) - before[name]) / max(1, result["requests"]) * 1e6)
+                for name, result in results.items()
+            }
+
+        load_both(2)  # warm-up: imports, caches, the access log's first batches
+        costs, cpu_costs, off_cpus = [], [], []
         for round_number in range(1, args.rounds + 1):
-            for name in ("off", "on") if round_number % 2 else ("on", "off"):
-                before = cpu_seconds(pids[name])
-                result = wrkload.run(
-                    urls[name], lua, connections=args.connections, duration=args.duration, prefix=load_core
-                )
-                per_request = (cpu_seconds(pids[name]) - before) / max(1, result["requests"]) * 1e6
-                results[name].append(result["rps"])
-                cpu[name].append(per_request)
-                print(
-                    f"round {round_number} metrics+access log {name:>3}: {result['rps']:8.0f} req/s, "
-                    f"{per_request:6.0f} us CPU/request, p99 {result.get('p99_ms', 0):.2f} ms, "
-                    f"non-2xx {result['non_2xx']}"
-                )
-        off, on = statistics.median(results["off"]), statistics.median(results["on"])
-        cpu_off, cpu_on = statistics.median(cpu["off"]), statistics.median(cpu["on"])
+            measured = load_both(args.duration)
+            (off_result, off_cpu), (on_result, on_cpu) = measured["off"], measured["on"]
+            cost = (1 - on_result["rps"] / off_result["rps"]) * 100 if off_result["rps"] else float("nan")
+            cpu_cost = (on_cpu / off_cpu - 1) * 100 if off_cpu else float("nan")
+            costs.append(cost)
+            cpu_costs.append(cpu_cost)
+            off_cpus.append(off_cpu)
+            print(
+                f"round {round_number}: off {off_result['rps']:6.0f} req/s {off_cpu:4.0f} us CPU/request "
+                f"p99 {off_result.get('p99_ms', 0):5.1f} ms | {label} {on_result['rps']:6.0f} req/s "
+                f"{on_cpu:4.0f} us CPU/request p99 {on_result.get('p99_ms', 0):5.1f} ms | cost {cost:5.1f} % "
+                f"req/s, {cpu_cost:5.1f} % CPU | non-2xx {off_result['non_2xx'] + on_result['non_2xx']}",
+                flush=True,
+            )
+        low, middle, high = quartiles(costs)
+        cpu_low, cpu_middle, cpu_high = quartiles(cpu_costs)
         print(
-            f"POST /api/query, {args.connections} connections, {args.rounds} x {args.duration} s each, "
-            f"medians: without {off:.0f} req/s, {cpu_off:.0f} us CPU/request; with metrics + access log "
-            f"{on:.0f} req/s, {cpu_on:.0f} us CPU/request; cost {(off - on) / off * 100:.1f} % req/s, "
-            f"{(cpu_on - cpu_off) / cpu_off * 100:.1f} % CPU"
-        )
-        best_off, best_on = max(results["off"]), max(results["on"])
-        low_off, low_on = min(cpu["off"]), min(cpu["on"])
-        print(
-            f"best rounds: without {best_off:.0f} req/s, {low_off:.0f} us CPU/request; with {best_on:.0f} "
-            f"req/s, {low_on:.0f} us CPU/request; cost {(best_off - best_on) / best_off * 100:.1f} % req/s, "
-            f"{(low_on - low_off) / low_off * 100:.1f} % CPU"
-        )
-        # Each round runs both servers back to back: the cost within a round is less exposed to
-        # a load that changes from one round to the next than the cost between medians.
-        paired = [(o - n) / o * 100 for o, n in zip(results["off"], results["on"], strict=True)]
-        paired_cpu = [(n - o) / o * 100 for o, n in zip(cpu["off"], cpu["on"], strict=True)]
-        print(
-            f"round by round: cost {statistics.median(paired):.1f} % req/s, "
-            f"{statistics.median(paired_cpu):.1f} % CPU (medians of the {args.rounds} rounds' own costs)"
+            f"POST /api/query, both servers loaded at once ({args.connections} connections each), "
+            f"{args.rounds} x {args.duration} s, load average {os.getloadavg()[0]:.1f}: cost of metrics + "
+            f"access log{' (A/A: both off)' if args.aa else ''} {middle:.1f} % req/s (quartiles {low:.1f} .. "
+            f"{high:.1f}), {cpu_middle:.1f} % CPU per request ({cpu_low:.1f} .. {cpu_high:.1f})"
         )
     added = added_cpu_us()
     print(
         f"in-process, best of 5: request metrics {added['middleware']:.1f} us, access-log line (JSON, "
         f"to a file) {added['access_line']:.1f} us CPU a request; "
-        f"{(added['middleware'] + added['access_line']) / low_off * 100:.1f} % of the best "
-        f"{low_off:.0f} us CPU/request without them"
+        f"{(added['middleware'] + added['access_line']) / statistics.median(off_cpus) * 100:.1f} % of "
+        f"the median {statistics.median(off_cpus):.0f} us CPU/request without them"
     )
     return 0
 
