@@ -60,19 +60,27 @@ def parse_json(raw: bytes) -> Any:
     return value
 
 
+def stripped_text(name: str, value: Any, max_length: int, *, required: bool = True) -> str:
+    """`value` (field `name`) as stripped text of at most `max_length` characters (None counts
+    as empty). InvalidInput when it is not a string, or empty while `required`; TooLarge when
+    longer."""
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise InvalidInput(f"'{name}' must be a string, not {type(value).__name__}")
+    value = value.strip()
+    if required and not value:
+        raise InvalidInput(f"'{name}' must not be empty")
+    if len(value) > max_length:
+        raise TooLarge(f"'{name}' is longer than {max_length} characters")
+    return value
+
+
 def text_field(body: dict[str, Any], *names: str, required: bool = True, max_length: int = 2000) -> str:
     """The first of `names` present in the body, as stripped text; 400 when missing/wrong."""
     for name in names:
         if name in body and body[name] is not None:
-            value = body[name]
-            if not isinstance(value, str):
-                raise InvalidInput(f"'{name}' must be a string, not {type(value).__name__}")
-            value = value.strip()
-            if required and not value:
-                raise InvalidInput(f"'{name}' must not be empty")
-            if len(value) > max_length:
-                raise TooLarge(f"'{name}' is longer than {max_length} characters")
-            return value
+            return stripped_text(name, body[name], max_length, required=required)
     if required:
         raise InvalidInput(f"missing field: {' or '.join(repr(n) for n in names)}")
     return ""

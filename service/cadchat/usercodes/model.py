@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from cadchat.errors import InvalidInput, TooLarge
+from cadchat.inputs import stripped_text
 from cadchat.library.store import LIBRARY_ID_BASE
 
 if TYPE_CHECKING:
@@ -213,15 +214,7 @@ def check_command(value: Any, limit: int, *, required: bool = True) -> str:
 def check_text(name: str, value: Any, limit: int, *, required: bool = True, multiline: bool = False) -> str:
     """A stripped metadata string; InvalidInput when missing/empty/wrong type/control chars,
     TooLarge when longer than `limit` characters."""
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise InvalidInput(f"'{name}' must be a string, not {type(value).__name__}")
-    value = value.strip()
-    if required and not value:
-        raise InvalidInput(f"'{name}' must not be empty")
-    if len(value) > limit:
-        raise TooLarge(f"'{name}' is longer than {limit} characters")
+    value = stripped_text(name, value, limit, required=required)
     bad = _bad_chars(value, allow_newlines=multiline)
     if bad:
         raise InvalidInput(f"'{name}' contains a forbidden character {bad}")
