@@ -39,7 +39,7 @@ def rendered(tmp_path_factory) -> dict[str, str]:
     tmp = tmp_path_factory.mktemp("cadchat-render")
     facts = {
         "__cadchat_container_data_dir": "/data",
-        "__cadchat_image_ref": "cadchat:0.1.0-abcdef012345",
+        "__cadchat_compose_image": "cadchat:0.1.0-abcdef012345",
         "__cadchat_uid": 998,
         "__cadchat_gid": 997,
         "cadchat_dashscope_api_key": SECRET,
@@ -152,6 +152,36 @@ def test_compose_mounts_the_password_read_only_and_publishes_on_the_listen_addre
     service = yaml.safe_load(rendered["compose_db"])["services"]["cadchat"]
     assert service["ports"] == ["10.0.1.11:5000:5000"]
     assert "/etc/cadchat-database/password:/run/secrets/cadchat-database-password:ro" in service["volumes"]
+
+
+def test_docker_rollback_renders_the_previous_image_over_the_deployed_one(tmp_path):
+    """The rollback's own task, run after the deploy set the new image as a fact: the Compose
+    project it writes must name the previous image (a task var of the fact's name would lose)."""
+    rollback = yaml.safe_load((ROLE / "tasks" / "rollback.yml").read_text(encoding="utf-8"))
+    (put_back,) = [t for t in rollback if t["name"] == "Put the previous image back into the Compose project"]
+    put_back["ansible.builtin.template"].update(
+        src=str(ROLE / "templates" / "compose.yaml.j2"),
+        dest=str(tmp_path / "compose.yaml"),
+        owner=None,
+        group=None,
+    )
+    deployed = {
+        "name": "The deploy's facts",
+        "ansible.builtin.set_fact": {
+            "__cadchat_image_ref": "cadchat:0.1.2-broken000000",
+            "__cadchat_previous_image": "cadchat:0.1.1-previous0000",
+        },
+    }
+    facts = {"__cadchat_container_data_dir": "/data", "__cadchat_uid": 998, "__cadchat_gid": 997}
+    res = run_local_tasks(
+        tmp_path,
+        "rollback",
+        [deployed, put_back],
+        variables={**DEFAULTS, **facts, "cadchat_deploy_mode": "docker"},
+    )
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
+    service = yaml.safe_load((tmp_path / "compose.yaml").read_text(encoding="utf-8"))["services"]["cadchat"]
+    assert service["image"] == "cadchat:0.1.1-previous0000"
 
 
 # --- preflight -----------------------------------------------------------------------------------
