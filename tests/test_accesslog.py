@@ -94,6 +94,20 @@ async def test_forwarded_client_from_the_local_proxy(logged) -> None:
     assert lines()[-1]["client"] == "203.0.113.5"
 
 
+async def test_each_request_through_the_proxy_names_its_own_client(logged) -> None:
+    """One keep-alive connection from the trusted proxy carries many clients' requests."""
+    client, lines = logged
+    for last_hop in ("203.0.113.5", "203.0.113.6", None, "203.0.113.7"):
+        headers = {"X-Forwarded-For": f"198.51.100.1, {last_hop}"} if last_hop else {}
+        await client.get("/health", headers=headers)
+    assert [line["client"] for line in lines()[-4:]] == [
+        "203.0.113.5",
+        "203.0.113.6",
+        "127.0.0.1",
+        "203.0.113.7",
+    ]
+
+
 def sample_line(created: float = 1764405990.125) -> AccessLine:
     return AccessLine(created, "POST", "/api/query", 200, 812, 1.93, "req-1", "203.0.113.7")
 

@@ -77,19 +77,24 @@ class AccessLine(NamedTuple):
 
 
 def access_line(
-    request: web.BaseRequest, response: web.StreamResponse, seconds: float, trusted: Sequence[str]
+    request: web.BaseRequest,
+    response: web.StreamResponse,
+    seconds: float,
+    trusted: Sequence[str],
+    client: str | None = None,
 ) -> AccessLine:
     """The line of a request whose response was sent `seconds` after the request arrived.
     `trusted`: the proxies whose `X-Forwarded-For` names the client (the app's
-    `chat_trusted_proxies`)."""
+    `chat_trusted_proxies`); `client`: the client when already known (`connection_client`)."""
     # The id the client was given: the request middleware's, which it also echoes in
     # X-Request-ID, a streamed answer's included (aiohttp's own 400s for unparsable requests
     # never reach it and have none).
     request_id = request.get(REQUEST_ID, "-")
-    peer = request.remote
-    # X-Forwarded-For only counts from a trusted proxy: the header is looked up only then.
-    forwarded = request.headers.get("X-Forwarded-For") if trusted and peer in trusted else None
-    client = client_address(peer, forwarded, trusted)
+    if client is None:
+        peer = request.remote
+        # X-Forwarded-For only counts from a trusted proxy: the header is looked up only then.
+        forwarded = request.headers.get("X-Forwarded-For") if trusted and peer in trusted else None
+        client = client_address(peer, forwarded, trusted)
     # tuple.__new__: the fields in order, without NamedTuple's Python-level constructor.
     return tuple.__new__(
         AccessLine,
@@ -232,21 +237,28 @@ class AccessLog:
 
     def logger_class(self) -> type[AbstractAccessLogger]:
         """aiohttp's access-log hook writing to this log: `web.run_app(access_log=log.logger,
-        access_log_class=log.logger_class())`. aiohttp makes one instance a connection."""
+        access_log_class=log.logger_class())`. aiohttp makes one instance a connection, so what
+        a connection fixes is looked up once: the app's trusted proxies, and the client itself
+        unless the peer is a trusted proxy (then each request's `X-Forwarded-For` names it)."""
         log = self
         add = self.add
-        proxies: list[Any] = [None, ()]  # the app last seen, and its trusted proxies
 
         class AccessLogger(AbstractAccessLogger):
+            trusted: Sequence[str] | None = None  # set by the connection's first routed request
+            client: str | None = None  # the connection's client, when its peer is not a proxy
+
             def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-                try:
-                    app = request.app  # a routed request (aiohttp's own 400s have no app)
-                except (AttributeError, AssertionError):
-                    add(access_line(request, response, time, ()))
-                    return
-                if app is not proxies[0]:
-                    proxies[:] = [app, app[SETTINGS].chat_trusted_proxies]
-                add(access_line(request, response, time, proxies[1]))
+                trusted = self.trusted
+                if trusted is None:
+                    try:
+                        app = request.app  # a routed request (aiohttp's own 400s have no app)
+                    except (AttributeError, AssertionError):
+                        add(access_line(request, response, time, ()))
+                        return
+                    trusted = self.trusted = app[SETTINGS].chat_trusted_proxies
+                    if request.remote not in trusted:
+                        self.client = client_address(request.remote, None, trusted)
+                add(access_line(request, response, time, trusted, self.client))
 
             @property
             def enabled(self) -> bool:
