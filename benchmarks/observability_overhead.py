@@ -1,10 +1,12 @@
 """Cost of request metrics and the access log on POST /api/query, in one run.
 
     python benchmarks/observability_overhead.py [--rounds 8] [--duration 3] [--connections 50]
-                                                [--aa] [--no-pin] [--source DIR]
+                                                [--log-format json|text] [--aa] [--no-pin]
+                                                [--source DIR]
 
 Starts two servers on loopback from the same library: one with request metrics and the access
-log (JSON lines, to a file) on, one with both off (`CADCHAT_REQUEST_METRICS=false`,
+log on (JSON lines by default, the costlier format; `--log-format text` for the service's
+default; to a file), one with both off (`CADCHAT_REQUEST_METRICS=false`,
 `CADCHAT_ACCESS_LOG=false`). Both are pinned to core 1 and loaded AT THE SAME TIME, each by a
 wrk of its own on core 0 (`taskset`, unless `--no-pin`): the kernel's fair scheduler gives the
 two server processes equal shares of core 1, so the ratio of their req/s is the inverse ratio
@@ -139,6 +141,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--duration", type=int, default=3, help="seconds of load per round")
     parser.add_argument("--connections", type=int, default=50, help="wrk connections per server")
+    parser.add_argument("--log-format", choices=("json", "text"), default="json", help="CADCHAT_LOG_FORMAT")
     parser.add_argument("--aa", action="store_true", help="both servers with metrics and access log off")
     parser.add_argument("--no-pin", action="store_true", help="do not pin servers and wrk to cores")
     parser.add_argument("--source", type=Path, help="run cadchat from DIR/service instead (before/after)")
@@ -153,7 +156,7 @@ def main() -> int:
     pinned = shutil.which("taskset") and (os.cpu_count() or 1) >= 2 and not args.no_pin
     server_core, load_core = (("taskset", "-c", "1"), ("taskset", "-c", "0")) if pinned else ((), ())
     needs = [c.need for c in retrieval_eval.read_cases(retrieval_eval.DEFAULT_EVAL)]
-    common = {"CADCHAT_WATCH": "false", "CADCHAT_LOG_LEVEL": "INFO", "CADCHAT_LOG_FORMAT": "json"}
+    common = {"CADCHAT_WATCH": "false", "CADCHAT_LOG_LEVEL": "INFO", "CADCHAT_LOG_FORMAT": args.log_format}
     if args.source:
         common["PYTHONPATH"] = str(args.source.resolve() / "service")
     off = {**common, "CADCHAT_REQUEST_METRICS": "false", "CADCHAT_ACCESS_LOG": "false"}
@@ -214,8 +217,9 @@ def main() -> int:
         print(
             f"POST /api/query, both servers loaded at once ({args.connections} connections each), "
             f"{args.rounds} x {args.duration} s, load average {os.getloadavg()[0]:.1f}: cost of metrics + "
-            f"access log{' (A/A: both off)' if args.aa else ''} {middle:.1f} % req/s (quartiles {low:.1f} .. "
-            f"{high:.1f}), {cpu_middle:.1f} % CPU per request ({cpu_low:.1f} .. {cpu_high:.1f})"
+            f"access log ({args.log_format}){' (A/A: both off)' if args.aa else ''} {middle:.1f} % req/s "
+            f"(quartiles {low:.1f} .. {high:.1f}), {cpu_middle:.1f} % CPU per request "
+            f"({cpu_low:.1f} .. {cpu_high:.1f})"
         )
     added = added_cpu_us()
     print(
