@@ -85,7 +85,8 @@ def access_line(
 ) -> AccessLine:
     """The line of a request whose response was sent `seconds` after the request arrived.
     `trusted`: the proxies whose `X-Forwarded-For` names the client (the app's
-    `chat_trusted_proxies`); `client`: the client when already known (`connection_client`)."""
+    `chat_trusted_proxies`); `client`: the client when already known (the access logger knows it
+    once a connection when the peer is not a trusted proxy)."""
     # The id the client was given: the request middleware's, which it also echoes in
     # X-Request-ID, a streamed answer's included (aiohttp's own 400s for unparsable requests
     # never reach it and have none).
@@ -256,8 +257,9 @@ class AccessLog:
                         add(access_line(request, response, time, ()))
                         return
                     trusted = self.trusted = app[SETTINGS].chat_trusted_proxies
-                    if request.remote not in trusted:
-                        self.client = client_address(request.remote, None, trusted)
+                    peer = request.remote
+                    if peer not in trusted:
+                        self.client = client_address(peer, None, trusted)
                 add(access_line(request, response, time, trusted, self.client))
 
             @property
