@@ -9,9 +9,9 @@ import logging
 import time
 
 import pytest
-from aiohttp.test_utils import TestServer
-from cadchat.accesslog import AccessLine, AccessLog
+from cadchat.accesslog import AccessLine, AccessLog, Noted
 from cadchat.app import create_app
+from cadchat.keys import ACCESS_LOG
 from cadchat.logsetup import JsonFormatter, TextFormatter
 
 SECRET = "tok-0123456789abcdef-secret"
@@ -27,17 +27,14 @@ async def logged(aiohttp_client, make_settings):
     logger.addHandler(handler)
     old_level = logger.level
     logger.setLevel(logging.INFO)
-    access_log = AccessLog(handler, interval=30).start()
-    server = TestServer(create_app(make_settings(watch=False)))
-    await server.start_server(access_log_class=access_log.logger_class(), access_log=access_log.logger)
-    client = await aiohttp_client(server)
+    app = create_app(make_settings(watch=False, access_log=True, access_log_interval=30))
+    client = await aiohttp_client(app)
 
     def lines() -> list[dict]:
-        access_log.flush()
+        app[ACCESS_LOG].flush()
         return [json.loads(line) for line in buffer.getvalue().splitlines()]
 
     yield client, lines
-    access_log.close()
     logger.removeHandler(handler)
     logger.setLevel(old_level)
 
@@ -61,6 +58,7 @@ async def test_one_json_line_a_request_with_the_route_template(logged) -> None:
     assert first["bytes"] > len(await saved.read())  # headers and body, as sent
     assert first["duration_ms"] >= 0
     assert first["logger"] == "cadchat.access"
+    assert first["message"] == "POST /api/user_codes/save 200"
     assert second["route"] == "/v1/codes/{id}" and second["status"] == 200
     assert third["route"] == "unmatched" and third["status"] == 404
     text = json.dumps(lines())
@@ -108,6 +106,111 @@ async def test_each_request_through_the_proxy_names_its_own_client(logged) -> No
     ]
 
 
+async def raw_exchange(client, request: bytes) -> bytes:
+    """Send one raw HTTP/1.1 request on a connection of its own; everything the server sent."""
+    reader, writer = await asyncio.open_connection(client.server.host, client.server.port)
+    writer.write(request)
+    await writer.drain()
+    answer = await reader.read()  # the server closes: Connection: close, or a refused request
+    writer.close()
+    return answer
+
+
+@pytest.mark.parametrize(
+    "request_text",
+    [
+        b"GET /health HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+        b"GET /nowhere HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    ],
+    ids=["answer", "error-answer"],
+)
+async def test_bytes_are_the_bytes_the_client_received(logged, request_text) -> None:
+    client, lines = logged
+    answer = await raw_exchange(client, request_text)
+    assert lines()[-1]["bytes"] == len(answer)
+
+
+async def test_a_streamed_answer_is_logged_once_it_has_ended(logged) -> None:
+    client, lines = logged
+    response = await client.post("/api/chat", json={"message": "画一个圆", "stream": True})
+    streamed = await response.read()
+    assert response.content_type == "text/event-stream" and streamed
+    (line,) = lines()
+    assert line["route"] == "/api/chat" and line["status"] == 200
+    assert line["bytes"] > len(streamed)  # the headers and every event, as sent
+    assert line["request_id"] == response.headers["X-Request-ID"]
+
+
+async def test_a_request_the_http_parser_refuses_has_no_line_and_breaks_nothing(logged) -> None:
+    client, lines = logged
+    answer = await raw_exchange(client, b"GET /health HTTP/1.1\r\nHost: t\r\nBad Header\r\n\r\n")
+    assert answer.split(b"\r\n", 1)[0].endswith(b" 400 Bad Request")
+    assert lines() == []
+    assert (await client.get("/health")).status == 200
+    assert [line["route"] for line in lines()] == ["/health"]
+
+
+def test_access_log_of_the_logging_configuration() -> None:
+    """Where logging would send cadchat.access's INFO records, or None when nowhere."""
+    root, parent, logger = (
+        logging.getLogger(),
+        logging.getLogger("cadchat"),
+        logging.getLogger("cadchat.access"),
+    )
+    saved = (root.handlers[:], root.level, parent.propagate, logger.level)
+    stream_handler = logging.StreamHandler(io.StringIO())
+    try:
+        root.handlers[:] = [logging.NullHandler(), stream_handler]
+        root.setLevel(logging.INFO)
+        logger.setLevel(logging.NOTSET)
+        found = AccessLog.for_logger(interval=2)
+        assert found is not None and found.handler is stream_handler and found.interval == 2
+        root.setLevel(logging.WARNING)
+        assert AccessLog.for_logger() is None  # INFO lines are not wanted
+        root.setLevel(logging.INFO)
+        parent.propagate = False
+        assert AccessLog.for_logger() is None  # they never reach the root's handler
+        parent.propagate = True
+        stream_handler.setLevel(logging.WARNING)
+        assert AccessLog.for_logger() is None  # the only stream handler drops them
+    finally:
+        root.handlers[:], _, parent.propagate, _ = saved
+        root.setLevel(saved[1])
+        logger.setLevel(saved[3])
+
+
+def noted(request_id: str = "req-1", **fields: object) -> Noted:
+    """What the request middleware notes of a request; its line is sample_line's."""
+    request = Noted(time.time(), "POST", "/api/query", 200, 812, 0.0019251, request_id, "203.0.113.7", None)
+    return request._replace(**fields)
+
+
+def test_lines_round_the_duration_and_name_the_client_as_the_trusted_proxy_says() -> None:
+    access_log = AccessLog(logging.StreamHandler(io.StringIO()), trusted=("127.0.0.1",))
+    long_hop = "203.0.113.9" + "x" * 200
+    direct, proxied, long, spoofed, unknown = access_log.lines(
+        [
+            noted(seconds=0.0123456),
+            noted(peer="127.0.0.1", forwarded_for="198.51.100.1, 203.0.113.5"),
+            noted(peer="127.0.0.1", forwarded_for=f"198.51.100.1, {long_hop}"),
+            noted(peer="192.0.2.8", forwarded_for="203.0.113.5"),  # not a trusted proxy
+            noted(peer=None),
+        ]
+    )
+    assert direct.duration_ms == 12.35 and direct.client == "203.0.113.7"
+    assert (direct.method, direct.route, direct.status, direct.bytes, direct.request_id) == (
+        "POST",
+        "/api/query",
+        200,
+        812,
+        "req-1",
+    )
+    assert proxied.client == "203.0.113.5"
+    assert long.client == long_hop[:64]
+    assert spoofed.client == "192.0.2.8"
+    assert unknown.client == "unknown"
+
+
 def sample_line(created: float = 1764405990.125) -> AccessLine:
     return AccessLine(created, "POST", "/api/query", 200, 812, 1.93, "req-1", "203.0.113.7")
 
@@ -116,14 +219,28 @@ def sample_line(created: float = 1764405990.125) -> AccessLine:
 @pytest.mark.parametrize(
     "client", ["203.0.113.7", 'a"b\\c\n\u2028\x00 é 炸'], ids=["address", "quotes-controls-non-ascii"]
 )
-def test_a_batched_line_reads_like_the_same_record_through_logging(formatter, client) -> None:
-    """The writer's fast path and logging's own formatting give the same line."""
-    line = sample_line()._replace(client=client)
-    record = logging.LogRecord("cadchat.access", logging.INFO, __file__, 1, line.message(), None, None)
-    record.created, record.msecs = line.created, 125.0
-    record.access = line.fields()
-    fast = formatter.access_lines("cadchat.access", [line, line])
-    assert fast == (formatter.format(record) + "\n") * 2
+@pytest.mark.parametrize(
+    "route", ["/api/query", '/odd/"%s%%"/\\\u2028'], ids=["route", "route-with-percent-quotes"]
+)
+def test_batched_lines_read_like_the_same_records_through_logging(formatter, client, route) -> None:
+    """The writer's fast path and logging's own formatting give the same lines, across seconds
+    and for every (method, route, status)."""
+    first = sample_line()._replace(client=client, route=route)
+    lines = [
+        first,
+        first._replace(created=first.created + 0.5),  # the same second
+        first._replace(created=first.created + 1.25, status=404),  # the next second, another status
+        first._replace(created=first.created + 1.5),
+    ]
+    expected = ""
+    for line in lines:
+        record = logging.LogRecord("cadchat.access", logging.INFO, __file__, 1, line.message(), None, None)
+        record.created = line.created
+        record.msecs = int((line.created - int(line.created)) * 1000) + 0.0
+        record.access = line.fields()
+        expected += formatter.format(record) + "\n"
+    assert formatter.access_lines("cadchat.access", lines) == expected
+    assert formatter.access_lines("cadchat.access", lines) == expected  # from the templates made
 
 
 async def test_lines_wait_for_the_interval_and_close_writes_the_rest_in_order() -> None:
@@ -132,7 +249,7 @@ async def test_lines_wait_for_the_interval_and_close_writes_the_rest_in_order() 
     handler.setFormatter(JsonFormatter())
     access_log = AccessLog(handler, interval=60).start()
     for number in range(500):
-        access_log.add(sample_line()._replace(request_id=f"req-{number}"))
+        access_log.note(noted(f"req-{number}"))
     await asyncio.sleep(0.05)
     assert buffer.getvalue() == ""  # gathered, not yet written
     access_log.close()
@@ -145,7 +262,7 @@ async def test_the_lines_of_an_interval_are_written_without_being_asked() -> Non
     handler = logging.StreamHandler(buffer)
     handler.setFormatter(TextFormatter())
     with AccessLog(handler, interval=0.01) as access_log:
-        access_log.add(sample_line())
+        access_log.note(noted())
         deadline = time.monotonic() + 5
         while not buffer.getvalue() and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
@@ -159,7 +276,7 @@ async def test_a_foreign_formatter_gets_log_records() -> None:
     handler = logging.StreamHandler(buffer)
     handler.setFormatter(logging.Formatter("%(name)s|%(levelname)s|%(message)s"))
     with AccessLog(handler, interval=60) as access_log:
-        access_log.add(sample_line())
+        access_log.note(noted())
     assert (
         buffer.getvalue()
         == "cadchat.access|INFO|POST /api/query 200 812B 1.9ms id=req-1 client=203.0.113.7\n"

@@ -1,21 +1,30 @@
 """One access-log line a request, written in batches off the event loop.
 
 Fields: method, route (the template, `/v1/codes/{id}`, never the raw path or query string),
-status, duration_ms, bytes (sent: headers and body), request_id and client (the peer, or
-`X-Forwarded-For`'s last hop from a trusted proxy). No header values, query strings or bodies
-are written, so tokens and code never reach the log. As text:
+status, duration_ms (from the request's arrival at the application until its answer was sent),
+bytes (sent: headers and body), request_id and client (the peer, or `X-Forwarded-For`'s last hop
+from a trusted proxy). No header values, query strings or bodies are written, so tokens and code
+never reach the log. As text:
 
     2026-11-29 08:26:30,125 INFO cadchat.access: POST /api/query 200 812B 1.9ms id=5f0c… client=203.0.113.7
 
 With `CADCHAT_LOG_FORMAT=json` the fields are keys of the line's JSON object (see logsetup).
 
-Cost: the event loop records a line's fields when a response is sent (a tuple appended to a
-list) and hands what gathered every `CADCHAT_ACCESS_LOG_INTERVAL` seconds to a writer thread,
-which formats the batch in one go and writes it in one call to the log handler's stream, under
+The request middleware (`cadchat.middlewares`) notes each request once it has sent the answer,
+from what it already holds. Requests aiohttp's HTTP parser refuses (a malformed request line or
+header) never reach the application: aiohttp answers them 400, and `logsetup` makes aiohttp's
+error report of each one `cadchat.http` debug line; they are not in the access log or the
+request metrics (scanners send them by the thousand; behind Nginx there are none).
+
+Cost: the event loop only appends a request's raw fields (a tuple) to a list; every
+`CADCHAT_ACCESS_LOG_INTERVAL` seconds it hands what gathered to a writer thread, which makes the
+lines, formats the batch in one go and writes it in one call to the log handler's stream, under
 the handler's lock (so it never splits another log line). A log record, a handler call, a JSON
 encoding and a `write()` per request cost about as much CPU as answering `/api/query` from the
-cache did. Lines reach the log up to one interval late, stamped with their own time; `close()`
-(after the server stopped) writes what is left, so a graceful shutdown loses none.
+cache did; and each Python call made on the loop for a line costs there several times what the
+same call costs in the writer's loop over a batch. Lines reach the log up to one interval late,
+stamped with their own time; `close()` (after the server stopped) writes what is left, so a
+graceful shutdown loses none.
 """
 
 from __future__ import annotations
@@ -24,16 +33,10 @@ import asyncio
 import logging
 import queue
 import threading
-import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
-from aiohttp import web
-from aiohttp.abc import AbstractAccessLogger
-
 from cadchat.chat.guards import client_address
-from cadchat.keys import REQUEST_ID, SETTINGS
-from cadchat.metrics import route_template
 
 MAX_CLIENT_CHARS = 64
 LOGGER_NAME = "cadchat.access"
@@ -76,115 +79,145 @@ class AccessLine(NamedTuple):
         }
 
 
-def access_line(
-    request: web.BaseRequest,
-    response: web.StreamResponse,
-    seconds: float,
-    trusted: Sequence[str],
-    client: str | None = None,
-) -> AccessLine:
-    """The line of a request whose response was sent `seconds` after the request arrived.
-    `trusted`: the proxies whose `X-Forwarded-For` names the client (the app's
-    `chat_trusted_proxies`); `client`: the client when already known (the access logger knows it
-    once a connection when the peer is not a trusted proxy)."""
-    # The id the client was given: the request middleware's, which it also echoes in
-    # X-Request-ID, a streamed answer's included (aiohttp's own 400s for unparsable requests
-    # never reach it and have none).
-    request_id = request.get(REQUEST_ID, "-")
-    if client is None:
-        peer = request.remote
-        # X-Forwarded-For only counts from a trusted proxy: the header is looked up only then.
-        forwarded = request.headers.get("X-Forwarded-For") if trusted and peer in trusted else None
-        client = client_address(peer, forwarded, trusted)
-    # tuple.__new__: the fields in order, without NamedTuple's Python-level constructor.
-    return tuple.__new__(
-        AccessLine,
-        (
-            time.time(),
-            request.method,
-            route_template(request),
-            response.status,
-            response.body_length,
-            # milliseconds to two decimals (round(x, 2) converts through a decimal string:
-            # slower than everything else in the line together)
-            int(seconds * 100_000 + 0.5) / 100,
-            request_id,
-            client[:MAX_CLIENT_CHARS],
-        ),
-    )
+class Noted(NamedTuple):
+    """What the event loop notes of a request once its answer is sent (a plain tuple in this
+    order will do): Unix time in seconds, method, route template, status, bytes sent, seconds
+    since the request arrived, request id, the peer's address (None when unknown) and the
+    `X-Forwarded-For` header (None when absent)."""
+
+    created: float
+    method: str
+    route: str
+    status: int
+    bytes: int
+    seconds: float
+    request_id: str
+    peer: str | None
+    forwarded_for: str | None
 
 
 class AccessLog:
     """The access lines of one server, on their way to `handler` (a `logging.StreamHandler`,
     normally the service's own log handler: same stream, same format).
 
-    `add()` is called on the event loop. The lines gathered in `interval` seconds are handed to a
-    thread of their own, which formats them in one go and writes them (one `write()` a batch,
-    under the handler's lock, so the loop never waits for the disk or a pipe). The formatter is
-    then used by that thread only. Use as a context manager, or `start()` and `close()`;
-    `flush()` writes what is pending at once. Lines are formatted by the handler's formatter's
+    On the event loop, `note(noted)` appends one request's `Noted` fields to a list: nothing
+    else happens there for a request. Every `interval` seconds the loop hands what gathered to a
+    thread of its own, which makes the lines (the client from the peer and `X-Forwarded-For`,
+    which counts only from a `trusted` proxy; the duration rounded), formats them in one go and
+    writes them (one `write()` a batch, under the handler's lock, so the loop never waits for
+    the disk or a pipe). Per line, that work costs the thread several times less than it would
+    cost the loop among a request's other work. The formatter is then used by that thread only.
+    `start()` (on the event loop) and `close()`, or use as a context manager there; `flush()`
+    writes what is noted at once. Lines are formatted by the handler's formatter's
     `access_lines(name, lines)` when it has one (logsetup's formatters: the text its `format`
-    would give), else as `logging.LogRecord`s through `handler.format()`.
+    would give), else as `logging.LogRecord`s through `handler.format()`. `for_logger()` makes
+    the access log of the service's logging configuration.
     """
 
-    def __init__(self, handler: logging.StreamHandler, *, interval: float = 0.25, name: str = LOGGER_NAME):
+    def __init__(
+        self,
+        handler: logging.StreamHandler,
+        *,
+        interval: float = 0.25,
+        trusted: Sequence[str] = (),
+        name: str = LOGGER_NAME,
+    ):
         self.handler = handler
         self.interval = interval
+        self.trusted = tuple(trusted)
         self.logger = logging.getLogger(name)
-        self._pending: list[AccessLine] = []
+        # One list for the server's life (handed over by copy), so `note` stays its append.
+        self._noted: list[Noted] = []
+        self.note: Callable[[Noted], None] = self._noted.append
         self._timer: asyncio.TimerHandle | None = None
         # One thread: batches stay in order. A SimpleQueue hands a batch over without a lock
         # the loop could wait for while the thread holds the interpreter.
         self._writer: threading.Thread | None = None
-        self._batches: queue.SimpleQueue[tuple[list[AccessLine], threading.Event | None] | None] = (
+        self._batches: queue.SimpleQueue[tuple[list[Noted], threading.Event | None] | None] = (
             queue.SimpleQueue()
         )
         self.closed = False
 
-    @property
-    def enabled(self) -> bool:
-        return self.logger.isEnabledFor(logging.INFO)
+    @classmethod
+    def for_logger(
+        cls, *, interval: float = 0.25, trusted: Sequence[str] = (), name: str = LOGGER_NAME
+    ) -> AccessLog | None:
+        """The access log of logger `name` as logging is configured now: writing to the first
+        `logging.StreamHandler` that logging would hand its INFO records to (from that logger
+        up to the root, as long as they propagate), or None when its INFO records go nowhere
+        (the level is above INFO, or no stream handler takes them)."""
+        logger = logging.getLogger(name)
+        if not logger.isEnabledFor(logging.INFO):
+            return None
+        current: logging.Logger | None = logger
+        while current is not None:
+            for handler in current.handlers:
+                if isinstance(handler, logging.StreamHandler) and handler.level <= logging.INFO:
+                    return cls(handler, interval=interval, trusted=trusted, name=name)
+            current = current.parent if current.propagate else None
+        return None
 
-    def add(self, line: AccessLine) -> None:
-        """Note one line (on the event loop); it is written within `interval` seconds."""
-        self._pending.append(line)
-        if self._timer is None:
-            if self._writer is None:  # not started, or closed: write at once
-                self.flush()
-            else:
-                self._timer = asyncio.get_running_loop().call_later(self.interval, self._hand_over)
+    def _take(self) -> list[Noted]:
+        noted = self._noted[:]
+        del self._noted[:]
+        return noted
 
     def _hand_over(self) -> None:
-        self._timer = None
-        lines, self._pending = self._pending, []
-        if lines and self._writer is not None:
-            self._batches.put((lines, None))
+        noted = self._take()
+        if noted:
+            self._batches.put((noted, None))
+        self._timer = asyncio.get_running_loop().call_later(self.interval, self._hand_over)
 
     def start(self) -> AccessLog:
+        """Start the writer thread and the hand-over every `interval` seconds (on the event loop)."""
         self._writer = threading.Thread(target=self._write_batches, name="cadchat-access-log", daemon=True)
         self._writer.start()
+        self._timer = asyncio.get_running_loop().call_later(self.interval, self._hand_over)
         return self
 
     def _write_batches(self) -> None:
         while (batch := self._batches.get()) is not None:
-            lines, written = batch
-            if lines:
-                self._write_text(self._format(lines))
+            noted, written = batch
+            if noted:
+                self._write_text(self._format(self.lines(noted)))
             if written is not None:
                 written.set()
 
+    def lines(self, noted: Iterable[Noted]) -> list[AccessLine]:
+        """The access lines of these requests: the client (`X-Forwarded-For`'s last hop when the
+        peer is a trusted proxy, else the peer) cut to MAX_CLIENT_CHARS, milliseconds to two
+        decimals (round(x, 2) converts through a decimal string: several times slower)."""
+        trusted = self.trusted
+        return [
+            # tuple.__new__: the fields in order, without NamedTuple's Python-level constructor
+            tuple.__new__(
+                AccessLine,
+                (
+                    created,
+                    method,
+                    route,
+                    status,
+                    size,
+                    int(seconds * 100_000 + 0.5) / 100,
+                    request_id,
+                    client_address(peer, forwarded_for, trusted)[:MAX_CLIENT_CHARS],
+                ),
+            )
+            for created, method, route, status, size, seconds, request_id, peer, forwarded_for in noted
+        ]
+
     def flush(self) -> None:
-        """Write every pending line now, after the batches already handed to the writer."""
-        lines, self._pending = self._pending, []
+        """Write every line noted so far, after the batches already handed to the writer."""
+        noted = self._take()
         if self._writer is not None:
             written = threading.Event()
-            self._batches.put((lines, written))
+            self._batches.put((noted, written))
             written.wait()
-        elif lines:
-            self._write_text(self._format(lines))
+        elif noted:
+            self._write_text(self._format(self.lines(noted)))
 
     def close(self) -> None:
-        """Write every pending line (the server has stopped) and stop the writer thread."""
+        """Write every line noted (the server has stopped) and stop the writer thread."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -235,35 +268,3 @@ class AccessLog:
         record.created = line.created
         record.msecs = (line.created - int(line.created)) * 1000
         return record
-
-    def logger_class(self) -> type[AbstractAccessLogger]:
-        """aiohttp's access-log hook writing to this log: `web.run_app(access_log=log.logger,
-        access_log_class=log.logger_class())`. aiohttp makes one instance a connection, so what
-        a connection fixes is looked up once: the app's trusted proxies, and the client itself
-        unless the peer is a trusted proxy (then each request's `X-Forwarded-For` names it)."""
-        log = self
-        add = self.add
-
-        class AccessLogger(AbstractAccessLogger):
-            trusted: Sequence[str] | None = None  # set by the connection's first routed request
-            client: str | None = None  # the connection's client, when its peer is not a proxy
-
-            def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-                trusted = self.trusted
-                if trusted is None:
-                    try:
-                        app = request.app  # a routed request (aiohttp's own 400s have no app)
-                    except (AttributeError, AssertionError):
-                        add(access_line(request, response, time, ()))
-                        return
-                    trusted = self.trusted = app[SETTINGS].chat_trusted_proxies
-                    peer = request.remote
-                    if peer not in trusted:
-                        self.client = client_address(peer, None, trusted)
-                add(access_line(request, response, time, trusted, self.client))
-
-            @property
-            def enabled(self) -> bool:
-                return log.enabled
-
-        return AccessLogger

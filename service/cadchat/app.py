@@ -11,12 +11,14 @@ from concurrent.futures import ThreadPoolExecutor
 from aiohttp import web
 
 from cadchat import __version__
+from cadchat.accesslog import AccessLog
 from cadchat.auth import install as install_access_policy
 from cadchat.catalog import Catalog
 from cadchat.chat.setup import chat_ctx
 from cadchat.config import BUNDLED_LIBRARY_NAMES, LEGACY_LIBRARY_NAMES, Settings, bundled_library_dir
 from cadchat.database import database_ctx
 from cadchat.keys import (
+    ACCESS_LOG,
     CATALOG,
     CHAT,
     EXECUTOR,
@@ -54,6 +56,13 @@ def library_sources(settings: Settings) -> LibrarySources:
     files = tuple(bundled / name for name in BUNDLED_LIBRARY_NAMES) if settings.bundled_libraries else ()
     legacy = tuple(settings.data_dir / name for name in LEGACY_LIBRARY_NAMES)
     return LibrarySources(files=files, optional_files=legacy, directories=(settings.command_files_dir,))
+
+
+async def _access_log_ctx(app: web.Application) -> AsyncIterator[None]:
+    # Its writer thread runs while the app does; closed last, after the server has stopped
+    # and the last requests have finished, so the lines still pending are written.
+    with app[ACCESS_LOG]:
+        yield
 
 
 async def _executor_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -110,6 +119,14 @@ def create_app(settings: Settings) -> web.Application:
     app[CATALOG] = Catalog(app[LIBRARY])
     app[QUERY_CACHE] = LRU(settings.query_cache_size)
     app[METRICS].user_programs.set_function(lambda: len(app[CATALOG].user_programs))
+    access_log = (
+        AccessLog.for_logger(interval=settings.access_log_interval, trusted=settings.chat_trusted_proxies)
+        if settings.access_log
+        else None
+    )
+    if access_log is not None:
+        app[ACCESS_LOG] = access_log
+        app.cleanup_ctx.append(_access_log_ctx)
     # Order matters: user codes join the catalog after the library loads; chat uses both.
     app.cleanup_ctx.append(_executor_ctx)
     if settings.database_url:
@@ -121,7 +138,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(chat_ctx)
     app.cleanup_ctx.append(_build_info_ctx)
     install_access_policy(app)
-    app.middlewares.append(observer(app[POLICY], metrics if settings.request_metrics else None))
+    app.middlewares.append(observer(app[POLICY], metrics if settings.request_metrics else None, access_log))
     install_shutdown(app)
     setup_routes(app)
     return app

@@ -175,7 +175,6 @@ def lisp_check(
 def serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
-    from cadchat.accesslog import AccessLog
     from cadchat.app import create_app
     from cadchat.logsetup import configure
     from cadchat.web_json import SERVER_OPTIONS
@@ -184,7 +183,7 @@ def serve(args: argparse.Namespace) -> int:
     if args.port is not None and not 1 <= args.port <= 65535:
         raise ConfigError("--port", str(args.port), "must be between 1 and 65535")
     settings = load_settings(overrides=overrides)
-    handler = configure(settings.log_level, settings.log_format)
+    configure(settings.log_level, settings.log_format)
     log.info(
         "cadchat %s on http://%s:%d, data in %s, LLM %s",
         __version__,
@@ -193,23 +192,16 @@ def serve(args: argparse.Namespace) -> int:
         settings.data_dir.absolute(),
         "configured" if settings.dashscope_api_key else "off (offline answers)",
     )
-    access_log = AccessLog(handler, interval=settings.access_log_interval)
-    if settings.access_log:
-        access_log.start()
-    try:
-        web.run_app(
-            create_app(settings),
-            host=settings.host,
-            port=settings.port,
-            access_log=access_log.logger if settings.access_log else None,
-            access_log_class=access_log.logger_class(),
-            shutdown_timeout=settings.shutdown_grace,
-            print=None,
-            backlog=1024,  # bursts of hundreds of streaming clients must not be dropped at accept
-            **SERVER_OPTIONS,
-        )
-    finally:
-        access_log.close()  # after the server stopped: the access lines still pending
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        access_log=None,  # the app writes its own access lines (cadchat.accesslog)
+        shutdown_timeout=settings.shutdown_grace,
+        print=None,
+        backlog=1024,  # bursts of hundreds of streaming clients must not be dropped at accept
+        **SERVER_OPTIONS,
+    )
     log.info("cadchat stopped")
     return 0
 

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
     import asyncpg
 
+    from cadchat.accesslog import AccessLog
     from cadchat.auth import AccessPolicy
     from cadchat.catalog import Catalog
     from cadchat.chat.service import ChatService
@@ -32,6 +33,8 @@ SETTINGS = web.AppKey["Settings"]("settings")
 STARTED_AT = web.AppKey("started_at", float)
 EXECUTOR = web.AppKey["ThreadPoolExecutor"]("executor")
 METRICS = web.AppKey["Metrics"]("metrics")
+# The access log, when access lines are written (CADCHAT_ACCESS_LOG, and logging takes INFO lines).
+ACCESS_LOG = web.AppKey["AccessLog"]("access_log")
 
 # Retrieval: the live library, its watcher, library + user programs together, and the
 # /api/query bodies by (catalog generation, requirement): (matched, JSON bytes).

@@ -6,27 +6,60 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _json_string = json.encoder.encode_basestring  # a str as a JSON string, non-ASCII kept
-# An access line as JsonFormatter.format writes it (the order of AccessLine's fields; json.dumps
-# writes a float as its repr); the message (accesslog.MESSAGE) is written escaped, in parts.
-_ACCESS_JSON = (
-    '{"time": "%s%s%s%d %dB %.1fms id=%s client=%s", "method": %s, "route": %s, "status": %d, '
-    '"duration_ms": %r, "bytes": %d, "request_id": %s, "client": %s}\n'
-)
+# The most (method, route template, status) keys whose access-line template a formatter keeps.
+_MAX_TEMPLATES = 4096
 
 
-def _route_strings(method: str, route: str) -> tuple[str, str, str]:
-    """The escaped start of an access message (`POST /api/query `, no quotes), and the method
-    and the route as JSON strings."""
-    return _json_string(f"{method} {route} ")[1:-1], _json_string(method), _json_string(route)
+def _access_message(method: str, route: str, status: int) -> str:
+    """The message of an access line as JSON: what the request was and how it ended (the other
+    fields are keys of their own)."""
+    return f"{method} {route} {status}"
 
 
-def _millis(created: float) -> int:
-    return int((created - int(created)) * 1000)
+def _json_access_template(name: str, method: str, route: str, status: int) -> str:
+    """An access line as JsonFormatter.format writes it (AccessLine's fields in order; json.dumps
+    writes a float as its repr) with the logger, message, method, route and status filled in;
+    left to fill, in order: the time, the duration, the bytes, and the request id and the client
+    as JSON strings."""
+    known = (
+        ', "level": "INFO", "logger": '
+        + _json_string(name)
+        + ', "message": '
+        + _json_string(_access_message(method, route, status))
+        + ', "method": '
+        + _json_string(method)
+        + ', "route": '
+        + _json_string(route)
+        + f', "status": {status:d}, '
+    )
+    return (
+        '{"time": "%s"'
+        + known.replace("%", "%%")
+        + '"duration_ms": %r, "bytes": %d, "request_id": %s, "client": %s}\n'
+    )
+
+
+class _RouteTexts:
+    """The texts of access lines made once per (logger, method, route, status), by `make` of
+    those four: at most _MAX_TEMPLATES kept (an app's routes are few; bounded all the same)."""
+
+    def __init__(self, make: Callable[[str, str, str, int], str]) -> None:
+        self._make = make
+        self._texts: dict[tuple[str, str, str, int], str] = {}
+
+    def __call__(self, name: str, method: str, route: str, status: int) -> str:
+        key = (name, method, route, status)
+        text = self._texts.get(key)
+        if text is None:
+            text = self._make(name, method, route, status)
+            if len(self._texts) < _MAX_TEMPLATES:
+                self._texts[key] = text
+        return text
 
 
 class _SecondStamp:
@@ -48,12 +81,12 @@ class _SecondStamp:
 
 class JsonFormatter(logging.Formatter):
     """One JSON object a line: time (local, to the second), level, logger, message, then an
-    access line's fields, or `exception`."""
+    access line's fields (its message then only `METHOD route status`), or `exception`."""
 
     def __init__(self) -> None:
         super().__init__()
         self._time = _SecondStamp("%Y-%m-%dT%H:%M:%S")
-        self._routes: dict[tuple[str, str], tuple[str, str, str]] = {}
+        self._templates = _RouteTexts(_json_access_template)
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {
@@ -64,6 +97,7 @@ class JsonFormatter(logging.Formatter):
         }
         access = getattr(record, "access", None)  # an access-log line's fields (cadchat.accesslog)
         if access:
+            entry["message"] = _access_message(access["method"], access["route"], access["status"])
             entry.update(access)
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
@@ -71,42 +105,18 @@ class JsonFormatter(logging.Formatter):
 
     def access_lines(self, name: str, lines: Iterable[Any]) -> str:
         """What `format` makes of the INFO records of logger `name` for these access lines
-        (`cadchat.accesslog.AccessLine`), each ended by a newline: the same text, from one
-        template a line (thousands of lines a second; `json.dumps` of a dict costs more).
-        The JSON strings of each method and route are made once; JSON-escaping works
-        character by character, so the message is escaped in parts."""
-        head = '", "level": "INFO", "logger": ' + _json_string(name) + ', "message": "'
-        routes = self._routes
+        (`cadchat.accesslog.AccessLine`), each ended by a newline: the same text, from a
+        template a (method, route, status) with those parts already JSON-escaped (thousands of
+        lines a second; `json.dumps` of a dict costs several times more)."""
+        templates = self._templates
         time_of = self._time
+        second, stamp = -1, ""
         out = []
         for created, method, route, status, size, duration_ms, request_id, client in lines:
-            known = routes.get((method, route))
-            if known is None:
-                known = _route_strings(method, route)
-                if len(routes) < 4096:
-                    routes[(method, route)] = known
-            request_json = _json_string(request_id)
-            client_json = _json_string(client)
-            out.append(
-                _ACCESS_JSON
-                % (
-                    time_of(created),
-                    head,
-                    known[0],
-                    status,
-                    size,
-                    duration_ms,
-                    request_json[1:-1],
-                    client_json[1:-1],
-                    known[1],
-                    known[2],
-                    status,
-                    duration_ms,
-                    size,
-                    request_json,
-                    client_json,
-                )
-            )
+            template = templates(name, method, route, status)
+            if int(created) != second:
+                second, stamp = int(created), time_of(created)
+            out.append(template % (stamp, duration_ms, size, _json_string(request_id), _json_string(client)))
         return "".join(out)
 
 
@@ -116,18 +126,28 @@ class TextFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__(TEXT_FORMAT)
         self._time = _SecondStamp(self.default_time_format)
+        # the line's text from the level to the status
+        self._middles = _RouteTexts(
+            lambda name, method, route, status: f" INFO {name}: {method} {route} {status} "
+        )
 
     def access_lines(self, name: str, lines: Iterable[Any]) -> str:
         """What `format` makes of the INFO records of logger `name` for these access lines
         (`cadchat.accesslog.AccessLine`), each ended by a newline."""
+        middles = self._middles
         time_of = self._time
-        return "".join(
-            [
-                f"{time_of(created)},{_millis(created):03d} INFO {name}: {method} {route} {status} "
-                f"{size}B {duration_ms:.1f}ms id={request_id} client={client}\n"
-                for created, method, route, status, size, duration_ms, request_id, client in lines
-            ]
-        )
+        second, stamp = -1, ""
+        out = []
+        for created, method, route, status, size, duration_ms, request_id, client in lines:
+            middle = middles(name, method, route, status)
+            if int(created) != second:
+                second, stamp = int(created), time_of(created)
+            # logging's msecs, as `%03d` writes it: truncated
+            out.append(
+                f"{stamp},{int((created - second) * 1000):03d}{middle}{size}B {duration_ms:.1f}ms "
+                f"id={request_id} client={client}\n"
+            )
+        return "".join(out)
 
 
 class MalformedRequestFilter(logging.Filter):

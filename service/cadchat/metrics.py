@@ -66,7 +66,9 @@ class RequestSeries:
     REQUESTS = "cadchat_http_requests"
     REQUESTS_HELP = "HTTP requests by route template, method and status."
     LATENCY = "cadchat_http_request_duration_seconds"
-    LATENCY_HELP = "Time to produce a response, by route template."
+    LATENCY_HELP = (
+        "Time from a request's arrival to its answer sent (a stream: to its end), by route template."
+    )
 
     def __init__(self, buckets: tuple[float, ...] = LATENCY_BUCKETS) -> None:
         self.bounds = (*map(float, buckets), float("inf"))

@@ -1,5 +1,6 @@
 """One middleware for every request: request id, access control (`cadchat.auth`), JSON errors,
-and the request metrics (`cadchat.metrics`): in flight, counted and timed by route template.
+the request metrics (`cadchat.metrics`: in flight, counted and timed by route template) and the
+access log (`cadchat.accesslog`).
 
 One layer, not one per concern: each middleware layer costs every request a coroutine and a
 call frame, as much as the work some of them did.
@@ -7,6 +8,9 @@ call frame, as much as the work some of them did.
 The one place where errors become HTTP: each domain error kind (`cadchat.errors`) has its
 status in `STATUS`, aiohttp's own 4xx (404, 405, 413, ...) get the JSON shape too, and a client
 that leaves mid-request is logged at debug and counted, not answered as a server error.
+
+The middleware sends each answer itself (aiohttp would, right after it returns): the time
+measured and the bytes logged are those of the answer sent.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import Any
 
 from aiohttp import web
 
+from cadchat.accesslog import AccessLog
 from cadchat.auth import AccessPolicy
 from cadchat.errors import (
     Busy,
@@ -97,24 +102,36 @@ def _answer_error(request: web.Request, exc: Exception, request_id: str) -> web.
     return error_response(500, "internal server error", request_id=request_id)
 
 
-def observer(policy: AccessPolicy, metrics: Metrics | None) -> Any:
+async def send_answer(request: web.BaseRequest, response: web.StreamResponse) -> None:
+    """Send `response` now (headers, the rest of the body, the end), unless already sent; a
+    client that left meanwhile is not an error (aiohttp then closes the connection)."""
+    try:
+        await response.prepare(request)
+        await response.write_eof()
+    except ConnectionError:
+        log.debug("client left while its answer to %s %s was sent", request.method, request.path)
+
+
+def observer(policy: AccessPolicy, metrics: Metrics | None, access_log: AccessLog | None = None) -> Any:
     """The middleware: a request id (the client's `X-Request-ID` when it is a safe one, else a
-    new one; echoed in the answer), the access check, every error as JSON, and, unless
-    `metrics` is None, the request counted in flight and then by route template, method and
-    status once its answer is made (a stream: after its end)."""
+    new one; echoed in the answer), the access check, every error as JSON, the answer sent;
+    then, unless `metrics` is None, the request counted in flight and then by route template,
+    method and status, and, unless `access_log` is None, noted for its access line."""
     series = metrics.http if metrics is not None else None
+    note = access_log.note if access_log is not None else None
 
     @web.middleware
     async def observe(request: web.Request, handler: Any) -> web.StreamResponse:
+        started = time.perf_counter()
         if series is not None:
-            started = time.perf_counter()
             metrics.requests_in_flight += 1
         status = 500
+        response: web.StreamResponse | None = None
         route = route_template(request)
+        request_id = request.headers.get("X-Request-ID", "")
+        if not request_id or not _REQUEST_ID.fullmatch(request_id):
+            request_id = f"{_ID_PREFIX}{next(_ID_COUNTER):08x}"
         try:
-            request_id = request.headers.get("X-Request-ID", "")
-            if not request_id or not _REQUEST_ID.fullmatch(request_id):
-                request_id = f"{_ID_PREFIX}{next(_ID_COUNTER):08x}"
             request[REQUEST_ID] = request_id
             try:
                 response = policy.admit(request, route) or await handler(request)
@@ -125,19 +142,36 @@ def observer(policy: AccessPolicy, metrics: Metrics | None) -> Any:
             if not response.prepared:  # a streamed response set its headers when it started
                 response.headers["X-Request-ID"] = request_id
             status = response.status
+            await send_answer(request, response)
             return response
         except web.HTTPException as exc:  # a redirect
             status = exc.status
+            response = exc
+            exc.headers["X-Request-ID"] = request_id
+            await send_answer(request, exc)
             raise
         except asyncio.CancelledError:
             status = CLIENT_CLOSED  # the client left and the handler was cancelled
             raise
         finally:
+            seconds = time.perf_counter() - started
+            method = request.method
             if series is not None:
                 metrics.requests_in_flight -= 1
-                method = request.method
-                series.observe(
-                    route, method if method in METHODS else "other", status, time.perf_counter() - started
+                series.observe(route, method if method in METHODS else "other", status, seconds)
+            if note is not None:
+                note(
+                    (
+                        time.time(),
+                        method,
+                        route,
+                        status,
+                        response.body_length if response is not None else 0,
+                        seconds,
+                        request_id,
+                        request.remote,
+                        request.headers.get("X-Forwarded-For"),
+                    )
                 )
 
     return observe
