@@ -6,9 +6,11 @@ import asyncio
 import io
 import json
 import logging
+import threading
 import time
 
 import pytest
+from cadchat import accesslog
 from cadchat.accesslog import AccessLine, AccessLog, Noted
 from cadchat.app import create_app
 from cadchat.keys import ACCESS_LOG
@@ -281,3 +283,35 @@ async def test_a_foreign_formatter_gets_log_records() -> None:
         buffer.getvalue()
         == "cadchat.access|INFO|POST /api/query 200 812B 1.9ms id=req-1 client=203.0.113.7\n"
     )
+
+
+async def test_lines_past_the_waiting_batches_are_dropped_and_counted_not_held(monkeypatch, caplog) -> None:
+    """A stream that takes nothing (a stalled pipe) costs at most MAX_WAITING_BATCHES batches of
+    memory; the lines past them are counted in a warning once the stream takes lines again."""
+    monkeypatch.setattr(accesslog, "MAX_WAITING_BATCHES", 2)
+    writing, release = threading.Event(), threading.Event()
+
+    class StalledStream(io.StringIO):
+        def write(self, text: str) -> int:
+            writing.set()
+            release.wait(30)
+            return super().write(text)
+
+    stream = StalledStream()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(TextFormatter())
+    access_log = AccessLog(handler, interval=0.01).start()
+    access_log.note(noted("req-0"))
+    assert await asyncio.to_thread(writing.wait, 10)  # the writer is stuck on the first batch
+    for number in range(1, 7):  # one batch each: two wait, the four after them are dropped
+        access_log.note(noted(f"req-{number}"))
+        await asyncio.sleep(0.05)
+    release.set()
+    with caplog.at_level(logging.WARNING, logger="cadchat.access"):
+        access_log.note(noted("req-7"))
+        access_log.close()
+    written = [line.split("id=")[1].split()[0] for line in stream.getvalue().splitlines()]
+    assert written == ["req-0", "req-1", "req-2", "req-7"]
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
+        "4 access lines dropped: the log's stream took them too slowly"
+    ]

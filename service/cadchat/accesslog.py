@@ -39,6 +39,9 @@ from typing import Any, NamedTuple
 from cadchat.chat.guards import client_address
 
 MAX_CLIENT_CHARS = 64
+# Batches handed over but not yet written, at most: past that the log's stream is blocked (a
+# stalled pipe or disk) and new lines are dropped, and counted, rather than held in memory.
+MAX_WAITING_BATCHES = 240
 LOGGER_NAME = "cadchat.access"
 MESSAGE = "%s %s %d %dB %.1fms id=%s client=%s"
 
@@ -106,7 +109,9 @@ class AccessLog:
     which counts only from a `trusted` proxy; the duration rounded), formats them in one go and
     writes them (one `write()` a batch, under the handler's lock, so the loop never waits for
     the disk or a pipe). Per line, that work costs the thread several times less than it would
-    cost the loop among a request's other work. The formatter is then used by that thread only.
+    cost the loop among a request's other work. When MAX_WAITING_BATCHES batches wait for a
+    blocked stream, further lines are dropped, and their number logged as a warning once the
+    stream takes lines again. The formatter is used by the writer thread only.
     `start()` (on the event loop) and `close()`, or use as a context manager there; `flush()`
     writes what is noted at once. Lines are formatted by the handler's formatter's
     `access_lines(name, lines)` when it has one (logsetup's formatters: the text its `format`
@@ -133,9 +138,11 @@ class AccessLog:
         # One thread: batches stay in order. A SimpleQueue hands a batch over without a lock
         # the loop could wait for while the thread holds the interpreter.
         self._writer: threading.Thread | None = None
-        self._batches: queue.SimpleQueue[tuple[list[Noted], threading.Event | None] | None] = (
+        # (lines, set once written, lines dropped before them)
+        self._batches: queue.SimpleQueue[tuple[list[Noted], threading.Event | None, int] | None] = (
             queue.SimpleQueue()
         )
+        self._dropped = 0  # lines dropped since the last batch handed over (event loop only)
         self.closed = False
 
     @classmethod
@@ -165,7 +172,11 @@ class AccessLog:
     def _hand_over(self) -> None:
         noted = self._take()
         if noted:
-            self._batches.put((noted, None))
+            if self._batches.qsize() >= MAX_WAITING_BATCHES:
+                self._dropped += len(noted)
+            else:
+                self._batches.put((noted, None, self._dropped))
+                self._dropped = 0
         self._timer = asyncio.get_running_loop().call_later(self.interval, self._hand_over)
 
     def start(self) -> AccessLog:
@@ -177,7 +188,9 @@ class AccessLog:
 
     def _write_batches(self) -> None:
         while (batch := self._batches.get()) is not None:
-            noted, written = batch
+            noted, written, dropped = batch
+            if dropped:
+                self.logger.warning("%d access lines dropped: the log's stream took them too slowly", dropped)
             if noted:
                 self._write_text(self._format(self.lines(noted)))
             if written is not None:
@@ -211,7 +224,8 @@ class AccessLog:
         noted = self._take()
         if self._writer is not None:
             written = threading.Event()
-            self._batches.put((noted, written))
+            self._batches.put((noted, written, self._dropped))
+            self._dropped = 0
             written.wait()
         elif noted:
             self._write_text(self._format(self.lines(noted)))
