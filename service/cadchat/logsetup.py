@@ -110,14 +110,13 @@ class JsonFormatter(logging.Formatter):
         lines a second; `json.dumps` of a dict costs several times more)."""
         templates = self._templates
         time_of = self._time
-        second, stamp = -1, ""
-        out = []
-        for created, method, route, status, size, duration_ms, request_id, client in lines:
-            template = templates(name, method, route, status)
-            if int(created) != second:
-                second, stamp = int(created), time_of(created)
-            out.append(template % (stamp, duration_ms, size, _json_string(request_id), _json_string(client)))
-        return "".join(out)
+        return "".join(
+            [
+                templates(name, method, route, status)
+                % (time_of(created), duration_ms, size, _json_string(request_id), _json_string(client))
+                for created, method, route, status, size, duration_ms, request_id, client in lines
+            ]
+        )
 
 
 class TextFormatter(logging.Formatter):
@@ -136,18 +135,15 @@ class TextFormatter(logging.Formatter):
         (`cadchat.accesslog.AccessLine`), each ended by a newline."""
         middles = self._middles
         time_of = self._time
-        second, stamp = -1, ""
-        out = []
-        for created, method, route, status, size, duration_ms, request_id, client in lines:
-            middle = middles(name, method, route, status)
-            if int(created) != second:
-                second, stamp = int(created), time_of(created)
-            # logging's msecs, as `%03d` writes it: truncated
-            out.append(
-                f"{stamp},{int((created - second) * 1000):03d}{middle}{size}B {duration_ms:.1f}ms "
+        # after the time, logging's msecs as `%03d` writes them: truncated
+        return "".join(
+            [
+                f"{time_of(created)},{int((created - int(created)) * 1000):03d}"
+                f"{middles(name, method, route, status)}{size}B {duration_ms:.1f}ms "
                 f"id={request_id} client={client}\n"
-            )
-        return "".join(out)
+                for created, method, route, status, size, duration_ms, request_id, client in lines
+            ]
+        )
 
 
 class MalformedRequestFilter(logging.Filter):
